@@ -1,0 +1,287 @@
+//! The interface every socket-type machine implements, and the types that cross it.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use zmtp_proto::{Msg, SocketType, Traffic};
+
+/// Identifies one peer (one pipe) of a socket. The driver chooses the number (the facade uses
+/// its slab index) and must not reuse it while the machine still knows the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub usize);
+
+/// What the driver knows when a peer's pipe is created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachInfo {
+    /// True when this side connected (the pipe exists before any connection is up, and
+    /// survives reconnects); false for a peer that connected to us.
+    pub locally_initiated: bool,
+    /// The routing id the user chose for this connection with `CONNECT_ROUTING_ID`
+    /// (ROUTER, STREAM), if any.
+    pub connect_routing_id: Option<Bytes>,
+}
+
+/// What a peer announced in its handshake (READY's properties).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's `Socket-Type`.
+    pub socket_type: SocketType,
+    /// The peer's `Identity` property, when it sent a non-empty one.
+    pub routing_id: Option<Bytes>,
+}
+
+/// An output of a machine, drained with [`Pattern::poll_action`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// The peer's outbound queue went from empty to non-empty: pull its traffic with
+    /// [`Pattern::poll_transmit`] when the connection can take it.
+    Transmit {
+        /// The peer with traffic waiting.
+        peer: PeerId,
+    },
+    /// The peer's inbound queue was full and has room again: resume reading from it.
+    ResumeReceive {
+        /// The peer that can take more.
+        peer: PeerId,
+    },
+    /// The machine wants this peer gone: close its connection and then report
+    /// [`Pattern::handle_peer_detached`].
+    Detach {
+        /// The peer to drop.
+        peer: PeerId,
+        /// Why.
+        reason: DetachReason,
+    },
+}
+
+/// Why a machine asks for a peer to be dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DetachReason {
+    /// The socket type accepts only one peer (PAIR, CHANNEL) and already has one.
+    AlreadyPaired,
+    /// ROUTER: another peer took over this routing id (`ROUTER_HANDOVER`).
+    HandedOver,
+    /// ROUTER: the routing id is already in use and handover is off.
+    DuplicateRoutingId,
+    /// The peer sent traffic its socket type must not send.
+    ProtocolViolation,
+    /// STREAM: the application asked to close this connection (an empty data frame).
+    ClosedByApplication,
+}
+
+/// Why [`Pattern::handle_peer_connected`] refused a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttachError {
+    /// The socket type accepts only one peer and already has one.
+    #[error("this socket type accepts only one peer and already has one")]
+    AlreadyPaired,
+    /// The routing id the peer announced is already in use and handover is off.
+    #[error("the peer's routing id is already in use")]
+    DuplicateRoutingId,
+}
+
+/// What kind of failure a [`SendError`] reports, in libzmq's vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendErrorKind {
+    /// EAGAIN: no peer can take the message now (every queue is full, or there is no peer
+    /// yet); try again later or block until [`Pattern::is_writable`].
+    WouldBlock,
+    /// EFSM: the socket is in the wrong state for a send (REQ waiting for a reply, REP with no
+    /// request to answer).
+    InvalidState,
+    /// EHOSTUNREACH: the routing id names no peer (ROUTER_MANDATORY, SERVER, PEER).
+    HostUnreachable,
+    /// ENOTSUP: this socket type never sends (PULL, SUB).
+    NotSupported,
+    /// EINVAL: the message does not fit the socket type (for example a multipart message on a
+    /// single-frame draft type, or an empty message).
+    InvalidMessage,
+}
+
+/// A refused send. The message comes back untouched.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("send refused: {kind:?}")]
+pub struct SendError {
+    /// Why.
+    pub kind: SendErrorKind,
+    /// The message the caller tried to send.
+    pub msg: Msg,
+}
+
+impl std::fmt::Debug for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendError")
+            .field("kind", &self.kind)
+            .field("frames", &self.msg.len())
+            .finish()
+    }
+}
+
+/// Why [`Pattern::recv`] returned no message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecvError {
+    /// EAGAIN: nothing to receive now.
+    #[error("no message is ready")]
+    WouldBlock,
+    /// EFSM: the socket is in the wrong state for a receive (REQ before sending a request,
+    /// REP before replying).
+    #[error("the socket is in the wrong state to receive")]
+    InvalidState,
+    /// ENOTSUP: this socket type never receives (PUSH, PUB).
+    #[error("this socket type does not receive")]
+    NotSupported,
+}
+
+/// A socket option that reaches the machine. Options the machine does not need (transport,
+/// security, timeouts) stay with the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PatternOption {
+    /// SNDHWM: messages queued per peer outbound before that peer counts as full; 0 is no limit.
+    SndHwm(usize),
+    /// RCVHWM: messages queued per peer inbound before reading from it stops; 0 is no limit.
+    RcvHwm(usize),
+    /// CONFLATE: keep only the last message in each queue.
+    Conflate(bool),
+    /// REQ_RELAXED: allow a new request before the reply to the previous one.
+    ReqRelaxed(bool),
+    /// REQ_CORRELATE: prefix requests with a request id and match replies to it.
+    ReqCorrelate(bool),
+    /// ROUTER_MANDATORY: refuse unroutable messages with EHOSTUNREACH instead of dropping them.
+    RouterMandatory(bool),
+    /// ROUTER_HANDOVER: a peer announcing a routing id in use takes it over.
+    RouterHandover(bool),
+    /// PROBE_ROUTER: send an empty message to each new peer.
+    ProbeRouter(bool),
+    /// XPUB_VERBOSE: pass every subscription to the application, not only new ones.
+    XPubVerbose(bool),
+    /// XPUB_VERBOSER: like XPUB_VERBOSE, and pass every unsubscription too.
+    XPubVerboser(bool),
+    /// XPUB_NODROP: a full subscriber makes send fail with EAGAIN instead of losing messages.
+    XPubNoDrop(bool),
+    /// XPUB_MANUAL: the application decides subscriptions with Subscribe/Unsubscribe.
+    XPubManual(bool),
+    /// XPUB_WELCOME_MSG: a message sent to each new subscriber.
+    XPubWelcomeMsg(Option<Bytes>),
+    /// INVERT_MATCHING: deliver (PUB, XPUB) or accept (SUB) what does not match.
+    InvertMatching(bool),
+    /// SUBSCRIBE: SUB adds a prefix; XPUB with XPUB_MANUAL subscribes the last asking peer.
+    Subscribe(Bytes),
+    /// UNSUBSCRIBE: the reverse of Subscribe.
+    Unsubscribe(Bytes),
+    /// DISH: join a group.
+    Join(Bytes),
+    /// DISH: leave a group.
+    Leave(Bytes),
+    /// STREAM_NOTIFY: deliver an empty message on connect and disconnect (STREAM).
+    StreamNotify(bool),
+}
+
+/// Why a [`PatternOption`] was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionError {
+    /// EINVAL: the option does not apply to this socket type.
+    #[error("option {option} does not apply to a {socket_type} socket")]
+    NotApplicable {
+        /// The option's libzmq name.
+        option: &'static str,
+        /// The socket type that refused it.
+        socket_type: SocketType,
+    },
+    /// EINVAL: the value is out of range (for example a group longer than 15 octets).
+    #[error("invalid value for {option}")]
+    InvalidValue {
+        /// The option's libzmq name.
+        option: &'static str,
+    },
+}
+
+/// Counters for one peer, for users who need to see where a pipeline backs up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerStats {
+    /// Messages waiting in the outbound queue.
+    pub queued_out: usize,
+    /// Messages waiting in the inbound queue.
+    pub queued_in: usize,
+    /// Messages handed to the peer's connection so far.
+    pub msgs_out: u64,
+    /// Messages received from the peer so far.
+    pub msgs_in: u64,
+    /// Payload octets handed to the peer's connection so far.
+    pub bytes_out: u64,
+    /// Payload octets received from the peer so far.
+    pub bytes_in: u64,
+}
+
+/// One socket type's behaviour. See the crate documentation for the order of calls.
+pub trait Pattern: Send + std::fmt::Debug {
+    /// The socket type this machine implements.
+    fn socket_type(&self) -> SocketType;
+
+    /// Applies an option. Options that do not fit the socket type are refused (EINVAL).
+    fn set_option(&mut self, now: Instant, option: PatternOption) -> Result<(), OptionError>;
+
+    /// A peer's pipe now exists; it can queue outbound messages from here on.
+    fn handle_peer_attached(&mut self, now: Instant, peer: PeerId, info: AttachInfo);
+
+    /// A handshake completed on the peer's pipe (the first, or one after a reconnect).
+    /// An error means the connection must be closed and the peer detached.
+    fn handle_peer_connected(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        info: PeerInfo,
+    ) -> Result<(), AttachError>;
+
+    /// The peer's connection dropped but its pipe stays for a reconnect: inbound traffic is
+    /// discarded, outbound traffic stays queued (up to the high-water mark).
+    fn handle_peer_disconnected(&mut self, now: Instant, peer: PeerId);
+
+    /// The peer's pipe is gone; whatever was queued for or from it is dropped.
+    fn handle_peer_detached(&mut self, now: Instant, peer: PeerId);
+
+    /// Traffic from a peer. Call only while [`Pattern::can_receive_from`] is true; traffic a
+    /// socket type must not receive is dropped (and may produce [`Action::Detach`]).
+    fn handle_traffic(&mut self, now: Instant, peer: PeerId, traffic: Traffic);
+
+    /// A timer from [`Pattern::poll_timeout`] is due.
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// The user sends one whole message. On error the message is handed back.
+    fn send(&mut self, now: Instant, msg: Msg) -> Result<(), SendError>;
+
+    /// The user receives one whole message.
+    fn recv(&mut self, now: Instant) -> Result<Msg, RecvError>;
+
+    /// Next traffic queued for `peer`, oldest first.
+    fn poll_transmit(&mut self, peer: PeerId) -> Option<Traffic>;
+
+    /// Next action for the driver.
+    fn poll_action(&mut self) -> Option<Action>;
+
+    /// The earliest instant at which [`Pattern::handle_timeout`] must be called.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Whether [`Pattern::recv`] would return a message (ZMQ_POLLIN).
+    fn is_readable(&self) -> bool;
+
+    /// Whether [`Pattern::send`] could queue a message without failing with
+    /// [`SendErrorKind::WouldBlock`] (ZMQ_POLLOUT).
+    fn is_writable(&self) -> bool;
+
+    /// Whether `peer`'s inbound queue can take more traffic.
+    fn can_receive_from(&self, peer: PeerId) -> bool;
+
+    /// Counters for `peer`, if the machine knows it.
+    fn peer_stats(&self, peer: PeerId) -> Option<PeerStats>;
+
+    /// The routing id that identifies `peer` in messages, if the socket type has one (ROUTER
+    /// and STREAM ids, or the 32-bit ids of SERVER and PEER encoded big-endian).
+    fn routing_id_of(&self, peer: PeerId) -> Option<Bytes>;
+}
