@@ -87,7 +87,7 @@ impl Listener {
         config: &TransportConfig,
     ) -> Result<Self, TransportError> {
         if resolved.role() != Role::Bind {
-            return Err(resolved.os_error(io::Error::new(
+            return Err(resolved.bind_error(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "endpoint was resolved for connect, not bind",
             )));
@@ -96,7 +96,7 @@ impl Listener {
             ResolvedAddr::Tcp { addr, .. } => bind_tcp(*addr, config),
             ResolvedAddr::Ipc(ipc) => bind_ipc(ipc, config),
         };
-        listener.map_err(|e| resolved.os_error(e))
+        listener.map_err(|e| resolved.bind_error(e))
     }
 
     /// The bound endpoint in libzmq's `ZMQ_LAST_ENDPOINT` form, with the actual port or path.

@@ -69,9 +69,14 @@ impl Resolved {
         &self.addr
     }
 
-    /// The error for an operating-system failure on this endpoint, in the variant for its role.
-    pub(crate) fn os_error(&self, source: io::Error) -> TransportError {
-        role_error(self.role, &self.endpoint, source)
+    /// A [`TransportError::Connect`] for this endpoint.
+    pub(crate) fn connect_error(&self, source: io::Error) -> TransportError {
+        role_error(Role::Connect, &self.endpoint, source)
+    }
+
+    /// A [`TransportError::Bind`] for this endpoint.
+    pub(crate) fn bind_error(&self, source: io::Error) -> TransportError {
+        role_error(Role::Bind, &self.endpoint, source)
     }
 }
 

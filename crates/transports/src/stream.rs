@@ -184,7 +184,7 @@ pub fn connect_resolved(
     config: &TransportConfig,
 ) -> Result<Stream, TransportError> {
     if resolved.role() != Role::Connect {
-        return Err(resolved.os_error(io::Error::new(
+        return Err(resolved.connect_error(io::Error::new(
             io::ErrorKind::InvalidInput,
             "endpoint was resolved for bind, not connect",
         )));
@@ -193,7 +193,7 @@ pub fn connect_resolved(
         ResolvedAddr::Tcp { addr, source } => connect_tcp(*addr, *source, config),
         ResolvedAddr::Ipc(ipc) => connect_ipc(ipc),
     };
-    stream.map_err(|e| resolved.os_error(e))
+    stream.map_err(|e| resolved.connect_error(e))
 }
 
 fn connect_tcp(
