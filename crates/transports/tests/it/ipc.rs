@@ -207,3 +207,30 @@ fn wildcard_cannot_be_connected_to() {
         other => panic!("expected an invalid endpoint, got {other:?}"),
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn backlog_bounds_the_connections_waiting_to_be_accepted() {
+    // Linux lets `backlog + 1` ipc connections wait; the next non-blocking connect gets EAGAIN.
+    let path = temp_ipc_path("backlog");
+    let endpoint = format!("ipc://{}", path.display());
+    let config = TransportConfig {
+        backlog: 2,
+        ..TransportConfig::default()
+    };
+    let _listener = Listener::bind(&ep(&endpoint), &config).expect("bind");
+    let mut waiting = Vec::new();
+    let error = loop {
+        match connect(&ep(&endpoint), &config) {
+            Ok(stream) => waiting.push(stream),
+            Err(e) => break e,
+        }
+        assert!(waiting.len() <= 3, "the backlog of 2 was not applied");
+    };
+    assert_eq!(waiting.len(), 3);
+    assert_eq!(
+        error.io_error().map(io::Error::kind),
+        Some(io::ErrorKind::WouldBlock),
+        "{error}"
+    );
+}

@@ -154,11 +154,18 @@ fn ipv6_wildcard_bind_is_dual_stack() {
 #[test]
 fn ipv4_literal_with_the_ipv6_option_binds_the_mapped_address() {
     // libzmq resolves with AF_INET6 + AI_V4MAPPED, and reports the mapped form.
-    let listener = bind("tcp://127.0.0.1:*", &ipv6());
+    let mut listener = bind("tcp://127.0.0.1:*", &ipv6());
+    let port = port_of(&listener);
     assert_eq!(
         listener.local_endpoint(),
-        format!("tcp://[::ffff:127.0.0.1]:{}", port_of(&listener))
+        format!("tcp://[::ffff:127.0.0.1]:{port}")
     );
+    // And an ipv6-enabled client reaches it through the same mapping.
+    let client = connect(&ep(&format!("tcp://127.0.0.1:{port}")), &ipv6()).expect("connect");
+    let mut net = Net::new();
+    let mut pair = establish(&mut net, &mut listener, client);
+    assert_eq!(pair.peer_address, "::ffff:127.0.0.1");
+    exchange(&mut net, &mut pair, 1024);
 }
 
 #[test]
