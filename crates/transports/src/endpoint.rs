@@ -261,7 +261,7 @@ fn valid_zone(zone: &str) -> bool {
     match zone.chars().next() {
         Some(c) if c.is_ascii_alphabetic() => zone
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '@')),
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')),
         Some(_) => zone.parse::<u32>().is_ok_and(|index| index != 0),
         None => false,
     }
