@@ -166,6 +166,9 @@ pub enum PatternOption {
     XPubNoDrop(bool),
     /// XPUB_MANUAL: the application decides subscriptions with Subscribe/Unsubscribe.
     XPubManual(bool),
+    /// XPUB_MANUAL_LAST_VALUE: like XPUB_MANUAL, and the next message sent after a
+    /// subscription is received goes only to the peer that asked (a last-value cache).
+    XPubManualLastValue(bool),
     /// XPUB_WELCOME_MSG: a message sent to each new subscriber.
     XPubWelcomeMsg(Option<Bytes>),
     /// INVERT_MATCHING: deliver (PUB, XPUB) or accept (SUB) what does not match.
@@ -201,6 +204,24 @@ pub enum OptionError {
         option: &'static str,
     },
 }
+
+/// Construction-time values that libzmq draws from its random number generator.
+///
+/// A machine never reads a global RNG: the driver passes a seed instead (the facade draws it
+/// from its own seeded RNG), which also makes tests reproducible.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PatternConfig {
+    /// First value of the counters libzmq starts at random: ROUTER's and STREAM's generated
+    /// routing ids (`0x00` + this value big-endian, then +1 per peer), SERVER's and PEER's
+    /// 32-bit routing ids (0 is skipped), and REQ's request id (REQ_CORRELATE increments it
+    /// before each request).
+    pub seed: u32,
+}
+
+/// [`crate::new_pattern`] was asked for a socket type this crate does not implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("socket type {0} is not supported by the pattern machines")]
+pub struct UnsupportedSocketType(pub SocketType);
 
 /// Counters for one peer, for users who need to see where a pipeline backs up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -239,11 +260,17 @@ pub trait Pattern: Send + std::fmt::Debug {
         info: PeerInfo,
     ) -> Result<(), AttachError>;
 
-    /// The peer's connection dropped but its pipe stays for a reconnect: inbound traffic is
-    /// discarded, outbound traffic stays queued (up to the high-water mark).
+    /// The peer's connection dropped but its pipe stays for a reconnect: a partly received
+    /// message is the driver's to discard; messages already handed over stay receivable and
+    /// outbound traffic stays queued (up to the high-water mark). Subscriber types (SUB, XSUB,
+    /// DISH) drop their queued outbound traffic and queue their subscriptions again, as
+    /// libzmq's pipe `hiccup` does, so the next connection starts with the full set.
     fn handle_peer_disconnected(&mut self, now: Instant, peer: PeerId);
 
-    /// The peer's pipe is gone; whatever was queued for or from it is dropped.
+    /// The peer's pipe is gone: its outbound queue is dropped and the driver may reuse the
+    /// `PeerId` at once. Messages it had already sent stay receivable, as libzmq delivers a
+    /// terminated pipe's pending messages up to its delimiter (RFC 28-31 say "discard"; libzmq
+    /// does not).
     fn handle_peer_detached(&mut self, now: Instant, peer: PeerId);
 
     /// Traffic from a peer. Call only while [`Pattern::can_receive_from`] is true; traffic a

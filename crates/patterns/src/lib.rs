@@ -29,9 +29,41 @@
 #![deny(missing_docs)]
 
 mod api;
+mod core;
+mod dist;
+mod fq;
+mod lb;
+mod machine;
+mod mtrie;
+mod pipe;
+mod prefix_tree;
+mod socket;
+mod trie;
+
+#[cfg(test)]
+mod tests;
 
 pub use api::{
-    Action, AttachError, AttachInfo, DetachReason, OptionError, Pattern, PatternOption, PeerId,
-    PeerInfo, PeerStats, RecvError, SendError, SendErrorKind,
+    Action, AttachError, AttachInfo, DetachReason, OptionError, Pattern, PatternConfig,
+    PatternOption, PeerId, PeerInfo, PeerStats, RecvError, SendError, SendErrorKind,
+    UnsupportedSocketType,
 };
 pub use zmtp_proto::{Msg, SocketType, Traffic};
+
+/// The machine for `socket_type`, with [`PatternConfig::default`] (every counter libzmq
+/// starts at random starts at 0).
+///
+/// Every socket type is supported except `Dgram` (UDP-only in libzmq), which returns
+/// [`UnsupportedSocketType`].
+pub fn new_pattern(socket_type: SocketType) -> Result<Box<dyn Pattern>, UnsupportedSocketType> {
+    new_pattern_with(socket_type, &PatternConfig::default())
+}
+
+/// The machine for `socket_type`, with the counters libzmq starts at random seeded from
+/// `config`.
+pub fn new_pattern_with(
+    socket_type: SocketType,
+    config: &PatternConfig,
+) -> Result<Box<dyn Pattern>, UnsupportedSocketType> {
+    socket::new(socket_type, config)
+}

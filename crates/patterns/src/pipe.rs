@@ -1,0 +1,344 @@
+//! One peer's double queue (libzmq's `pipe_t`, both ends folded into one value).
+//!
+//! The outbound queue is written by the socket (`send`) and read by the connection
+//! ([`Pattern::poll_transmit`](crate::Pattern::poll_transmit)); the inbound queue is written by
+//! the connection ([`Pattern::handle_traffic`](crate::Pattern::handle_traffic)) and read by the
+//! socket (`recv`). Each direction keeps libzmq's flow-control counters exactly:
+//!
+//! * the writer counts messages written, the reader counts messages read;
+//! * the reader tells the writer how far it has read only every `lwm` messages
+//!   (`pipe_t::read` sends `activate_write` when `msgs_read % lwm == 0`), with
+//!   `lwm = (hwm + 1) / 2` (`pipe_t::compute_lwm`);
+//! * the writer counts as full when `written - peer_read >= hwm` (`pipe_t::check_hwm`), and once
+//!   it found itself full it stays inactive until the next `activate_write`.
+//!
+//! So a full queue takes writes again only after the reader has drained about half of it, as
+//! in libzmq; an HWM of 0 means no limit. With CONFLATE a queue keeps only the newest item and
+//! never fills (libzmq creates conflating pipes with an infinite HWM).
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use zmtp_proto::{Msg, Traffic};
+
+use crate::api::{PeerId, PeerStats};
+
+/// libzmq's `pipe_t::compute_lwm`: half the high-water mark, rounded up.
+pub(crate) const fn compute_lwm(hwm: u64) -> u64 {
+    hwm.div_ceil(2)
+}
+
+/// Not in a fair-queue / load-balancer / distributor.
+pub(crate) const NO_POS: usize = usize::MAX;
+
+/// Flow-control counters for one direction of a pipe.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Flow {
+    hwm: u64,
+    lwm: u64,
+    written: u64,
+    read: u64,
+    peer_read: u64,
+    /// libzmq's `_out_active` on the writer's side: false once a write found the queue full,
+    /// until the reader's next `activate_write`.
+    pub(crate) writer_active: bool,
+}
+
+impl Flow {
+    fn new(hwm: usize) -> Self {
+        let hwm = hwm as u64;
+        Self {
+            hwm,
+            lwm: compute_lwm(hwm),
+            written: 0,
+            read: 0,
+            peer_read: 0,
+            writer_active: true,
+        }
+    }
+
+    /// libzmq's `check_hwm`: true while the writer may add a message.
+    pub(crate) fn has_room(&self) -> bool {
+        self.hwm == 0 || self.written - self.peer_read < self.hwm
+    }
+
+    fn set_hwm(&mut self, hwm: usize) {
+        self.hwm = hwm as u64;
+        self.lwm = compute_lwm(self.hwm);
+    }
+
+    /// Counts a read; true when this read reactivates a writer that had found the queue full.
+    fn on_read(&mut self) -> bool {
+        self.read += 1;
+        if self.lwm > 0 && self.read % self.lwm == 0 {
+            self.peer_read = self.read;
+            if !self.writer_active && self.has_room() {
+                self.writer_active = true;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Forgets `n` unread messages as if read, without waking the writer.
+    fn forget(&mut self, n: u64) {
+        self.written -= n;
+    }
+}
+
+/// One peer's state: its two queues, counters and the routing data some socket types keep.
+#[derive(Debug)]
+pub(crate) struct Pipe {
+    /// The driver's name for the peer.
+    pub(crate) id: PeerId,
+    /// False once the driver detached the peer: its outbound side is gone, what it sent can
+    /// still be received (libzmq delivers pending messages up to the pipe's delimiter).
+    pub(crate) live: bool,
+    /// True while a connection is up on this pipe.
+    pub(crate) connected: bool,
+    conflate: bool,
+    out: VecDeque<Traffic>,
+    inq: VecDeque<Msg>,
+    pub(crate) out_flow: Flow,
+    pub(crate) in_flow: Flow,
+    /// Reader's side of the inbound queue: true while the pipe sits in the active part of the
+    /// fair-queue (libzmq's `_in_active`).
+    pub(crate) in_active: bool,
+    /// Position in the fair-queue, load-balancer and distributor, or [`NO_POS`].
+    pub(crate) fq_pos: usize,
+    pub(crate) lb_pos: usize,
+    pub(crate) dist_pos: usize,
+    /// ROUTER, REP, STREAM: the routing id, once known.
+    pub(crate) routing_id: Option<Bytes>,
+    /// SERVER, PEER: the 32-bit routing id (never 0 once assigned).
+    pub(crate) server_id: u32,
+    /// Whether [`crate::core::Core`] counts this pipe in its "has outbound room" tally.
+    pub(crate) counted: bool,
+    stats: PeerStats,
+}
+
+impl Pipe {
+    pub(crate) fn new(
+        id: PeerId,
+        sndhwm: usize,
+        rcvhwm: usize,
+        conflate: bool,
+    ) -> Self {
+        let (sndhwm, rcvhwm) = if conflate { (0, 0) } else { (sndhwm, rcvhwm) };
+        Self {
+            id,
+            live: true,
+            connected: false,
+            conflate,
+            out: VecDeque::new(),
+            inq: VecDeque::new(),
+            out_flow: Flow::new(sndhwm),
+            in_flow: Flow::new(rcvhwm),
+            in_active: false,
+            fq_pos: NO_POS,
+            lb_pos: NO_POS,
+            dist_pos: NO_POS,
+            routing_id: None,
+            server_id: 0,
+            counted: false,
+            stats: PeerStats::default(),
+        }
+    }
+
+    pub(crate) fn set_hwms(&mut self, sndhwm: usize, rcvhwm: usize) {
+        if !self.conflate {
+            self.out_flow.set_hwm(sndhwm);
+            self.in_flow.set_hwm(rcvhwm);
+        }
+    }
+
+    // ---- outbound: written by the socket, read by the connection ----
+
+    /// libzmq's `check_write`: a live pipe whose writer is active and below the HWM. A failed
+    /// check deactivates the writer until the connection has read enough.
+    pub(crate) fn check_write(&mut self) -> bool {
+        if !self.live || !self.out_flow.writer_active {
+            return false;
+        }
+        if !self.out_flow.has_room() {
+            self.out_flow.writer_active = false;
+            return false;
+        }
+        true
+    }
+
+    /// Whether the outbound queue is below its HWM (`check_hwm`, ignores the active flag).
+    pub(crate) fn out_has_room(&self) -> bool {
+        self.out_flow.has_room()
+    }
+
+    /// Appends to the outbound queue (the caller checked [`Pipe::check_write`]); true when
+    /// the queue was empty before.
+    pub(crate) fn push_out(&mut self, traffic: Traffic) -> bool {
+        if self.conflate {
+            let dropped = self.out.len() as u64;
+            self.out.clear();
+            self.out_flow.forget(dropped);
+        }
+        let was_empty = self.out.is_empty();
+        self.out.push_back(traffic);
+        self.out_flow.written += 1;
+        was_empty
+    }
+
+    /// Takes the oldest outbound item; the flag says whether this read reactivated a writer
+    /// that had found the queue full (libzmq's `activate_write` → `write_activated`).
+    pub(crate) fn pop_out(&mut self) -> Option<(Traffic, bool)> {
+        let traffic = self.out.pop_front()?;
+        self.stats.msgs_out += 1;
+        self.stats.bytes_out += traffic_len(&traffic) as u64;
+        let activated = self.out_flow.on_read() && self.live;
+        Some((traffic, activated))
+    }
+
+    pub(crate) fn out_is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    /// Drops everything queued outbound (detach, or libzmq's `hiccup` on a reconnect of a
+    /// subscriber). The writer is active again afterwards; true if it had been inactive.
+    pub(crate) fn clear_out(&mut self) -> bool {
+        let dropped = self.out.len() as u64;
+        self.out.clear();
+        self.out_flow.forget(dropped);
+        let was_inactive = !self.out_flow.writer_active;
+        self.out_flow.writer_active = true;
+        was_inactive
+    }
+
+    // ---- inbound: written by the connection, read by the socket ----
+
+    /// Whether the connection may hand over more traffic.
+    pub(crate) fn can_receive(&self) -> bool {
+        self.live && self.in_flow.writer_active && self.in_flow.has_room()
+    }
+
+    /// Counts traffic received from the peer (whether it is queued or consumed at once).
+    pub(crate) fn count_in(&mut self, traffic: &Traffic) {
+        self.stats.msgs_in += 1;
+        self.stats.bytes_in += traffic_len(traffic) as u64;
+    }
+
+    /// Queues a received message; returns how many queued messages it replaced (CONFLATE).
+    pub(crate) fn push_in(&mut self, msg: Msg) -> usize {
+        let mut dropped = 0;
+        if self.conflate {
+            dropped = self.inq.len();
+            self.inq.clear();
+            self.in_flow.forget(dropped as u64);
+        }
+        self.inq.push_back(msg);
+        self.in_flow.written += 1;
+        if !self.in_flow.has_room() {
+            // The connection's next check would fail: it stops reading until ResumeReceive.
+            self.in_flow.writer_active = false;
+        }
+        dropped
+    }
+
+    /// Takes the oldest queued inbound message; the flag says whether the connection may read
+    /// again (it had been stopped by a full queue).
+    pub(crate) fn pop_in(&mut self) -> Option<(Msg, bool)> {
+        let msg = self.inq.pop_front()?;
+        let resumed = self.in_flow.on_read() && self.live;
+        Some((msg, resumed))
+    }
+
+    pub(crate) fn in_len(&self) -> usize {
+        self.inq.len()
+    }
+
+    /// Keeps only the queued inbound messages for which `keep` is true; the dropped ones count
+    /// as read. Returns how many were dropped and whether the connection may read again.
+    pub(crate) fn retain_in(&mut self, mut keep: impl FnMut(&Msg) -> bool) -> (usize, bool) {
+        let before = self.inq.len();
+        self.inq.retain(|m| keep(m));
+        let dropped = before - self.inq.len();
+        let mut resumed = false;
+        for _ in 0..dropped {
+            resumed |= self.in_flow.on_read();
+        }
+        (dropped, resumed && self.live)
+    }
+
+    pub(crate) fn stats(&self) -> PeerStats {
+        PeerStats {
+            queued_out: self.out.len(),
+            queued_in: self.inq.len(),
+            ..self.stats
+        }
+    }
+}
+
+/// Payload octets of a traffic item, for statistics.
+pub(crate) fn traffic_len(traffic: &Traffic) -> usize {
+    match traffic {
+        Traffic::Message(m) => m.payload_len(),
+        Traffic::Subscribe(t) | Traffic::Cancel(t) | Traffic::Join(t) | Traffic::Leave(t) => {
+            t.len()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> Traffic {
+        Traffic::Message(Msg::single(Bytes::from_static(b"x")))
+    }
+
+    #[test]
+    fn lwm_is_half_the_hwm_rounded_up_as_libzmq() {
+        assert_eq!(compute_lwm(1000), 500);
+        assert_eq!(compute_lwm(5), 3);
+        assert_eq!(compute_lwm(1), 1);
+        assert_eq!(compute_lwm(0), 0);
+    }
+
+    #[test]
+    fn full_outbound_reopens_only_after_lwm_reads() {
+        let mut p = Pipe::new(PeerId(1), 4, 4, false);
+        for _ in 0..4 {
+            assert!(p.check_write());
+            p.push_out(m());
+        }
+        assert!(!p.check_write(), "4 queued with SNDHWM 4");
+        // lwm = 2: the first read does not tell the writer anything yet.
+        assert!(matches!(p.pop_out(), Some((_, false))));
+        assert!(!p.check_write(), "writer waits for activate_write");
+        assert!(matches!(p.pop_out(), Some((_, true))), "second read reactivates");
+        assert!(p.check_write());
+    }
+
+    #[test]
+    fn zero_hwm_never_fills() {
+        let mut p = Pipe::new(PeerId(1), 0, 0, false);
+        for _ in 0..10_000 {
+            assert!(p.check_write());
+            p.push_out(m());
+            p.push_in(Msg::single(Bytes::new()));
+        }
+        assert!(p.can_receive());
+    }
+
+    #[test]
+    fn conflate_keeps_only_the_newest_and_never_fills() {
+        let mut p = Pipe::new(PeerId(1), 1, 1, true);
+        for i in 0..5u8 {
+            assert!(p.check_write());
+            p.push_out(Traffic::Message(Msg::single(vec![i])));
+            p.push_in(Msg::single(vec![i]));
+        }
+        assert_eq!(p.stats().queued_out, 1);
+        assert_eq!(p.stats().queued_in, 1);
+        assert!(p.can_receive());
+        let (t, _) = p.pop_out().expect("one left");
+        assert_eq!(t, Traffic::Message(Msg::single(vec![4u8])));
+    }
+}

@@ -1,0 +1,1 @@
+//! Scripted behaviour tests.
