@@ -234,7 +234,7 @@ mod tests {
     fn mtrie_agrees_with_a_naive_model() {
         QuickCheck::new()
             .tests(500)
-            .set_rng(Gen::new(60))
+            .rng(Gen::new(60))
             .quickcheck(run as fn(Vec<Op>) -> bool);
     }
 

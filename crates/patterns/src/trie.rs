@@ -146,7 +146,7 @@ mod tests {
     fn trie_refcounts_agree_with_a_naive_model() {
         QuickCheck::new()
             .tests(500)
-            .set_rng(Gen::new(60))
+            .rng(Gen::new(60))
             .quickcheck(run as fn(Vec<Op>) -> bool);
     }
 
