@@ -236,6 +236,13 @@ impl Properties {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Properties from entries whose names the caller has already made unique
+    /// (case-insensitively), in wire order. Used by the metadata decoder, which must not pay
+    /// `insert`'s linear search per property on hostile input.
+    pub(crate) fn from_unique_entries(entries: Vec<(Bytes, Bytes)>) -> Self {
+        Self { entries }
+    }
 }
 
 #[cfg(test)]
@@ -257,8 +264,14 @@ mod tests {
     #[test]
     fn property_names_are_case_insensitive() {
         let mut p = Properties::new();
-        p.insert(Bytes::from_static(b"Socket-Type"), Bytes::from_static(b"REQ"));
-        p.insert(Bytes::from_static(b"socket-type"), Bytes::from_static(b"REP"));
+        p.insert(
+            Bytes::from_static(b"Socket-Type"),
+            Bytes::from_static(b"REQ"),
+        );
+        p.insert(
+            Bytes::from_static(b"socket-type"),
+            Bytes::from_static(b"REP"),
+        );
         assert_eq!(p.len(), 1);
         assert_eq!(p.get("SOCKET-TYPE").map(|v| &v[..]), Some(&b"REP"[..]));
     }

@@ -111,7 +111,9 @@ impl SocketType {
 
     /// The type for libzmq's numeric value, if there is one.
     pub fn from_raw(raw: i32) -> Option<Self> {
-        usize::try_from(raw).ok().and_then(|i| Self::ALL.get(i).copied())
+        usize::try_from(raw)
+            .ok()
+            .and_then(|i| Self::ALL.get(i).copied())
     }
 
     /// Parses a `Socket-Type` property value. ZMTP names are upper case and compared exactly.

@@ -1,0 +1,828 @@
+//! The per-connection ZMTP machine: greeting → security handshake → traffic → closed, with
+//! the handshake timeout and ZMTP 3.1 heartbeats.
+//!
+//! A [`Session`] owns no buffer and no clock. Its methods fall into four groups, as quinn's
+//! `Connection` does:
+//!
+//! * getters: [`Session::is_ready`], [`Session::peer_minor_version`], [`Session::error`], ...;
+//! * inputs: [`Session::poll_event`] (bytes in, one event out), [`Session::handle_auth`],
+//!   [`Session::handle_timeout`];
+//! * user commands: [`Session::send`];
+//! * outputs: [`Session::poll_transmit`] (bytes out) and [`Session::poll_timeout`].
+//!
+//! After any input, drain `poll_event` until `Ok(None)`, then `poll_transmit`, then re-arm the
+//! timer from `poll_timeout`. The crate documentation gives the whole drive loop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::command::{Command, CommandKind, PING_CONTEXT_MAX};
+use crate::decoded::Decoded;
+use crate::error::{ConfigError, HandshakeFailure, Misbehaviour, SendNotReady, SessionError};
+use crate::frame::{Frame, FrameDecoder, put_header};
+use crate::greeting::{self, Greeting, MechanismName};
+use crate::mechanism::{self, HandshakeCtx, Mechanism, MechanismConfig, Step};
+use crate::msg::{Msg, Properties, Traffic};
+use crate::parse::{self, GreetingPrefix};
+use crate::socket_type::SocketType;
+use crate::txbuf::TxBuf;
+
+/// libzmq's default `ZMQ_HANDSHAKE_IVL`: 30 seconds.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a session announces and enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Our socket type, sent as `Socket-Type` and checked against the peer's.
+    pub socket_type: SocketType,
+    /// Our routing id, sent as `Identity` (at most 255 octets). As libzmq does, only REQ,
+    /// DEALER and ROUTER send `Identity` (empty when `None`); other types never do.
+    pub routing_id: Option<Bytes>,
+    /// The security mechanism and our role in it.
+    pub mechanism: MechanismConfig,
+    /// With NULL, ask the driver ([`SessionEvent::Authenticate`]) before accepting a peer, as
+    /// libzmq does when a ZAP domain is set. A PLAIN server always asks.
+    pub authenticate: bool,
+    /// libzmq's `ZMQ_MAXMSGSIZE`: the largest frame, and the largest multipart message, we
+    /// accept. `None`: no limit.
+    pub max_msg_size: Option<u64>,
+    /// Time allowed for the greeting and handshake (libzmq's `ZMQ_HANDSHAKE_IVL`). `None`: no
+    /// limit.
+    pub handshake_timeout: Option<Duration>,
+    /// Send a PING this often once ready (to ZMTP 3.1 peers). `None`: no heartbeats.
+    pub heartbeat_interval: Option<Duration>,
+    /// The time-to-live announced in our PINGs (rounded down to tenths of a second, at most
+    /// 6553.5 s). `None`: 0, no TTL.
+    pub heartbeat_ttl: Option<Duration>,
+    /// How long to wait for any traffic after a PING before giving up. `None`: the interval,
+    /// as libzmq.
+    pub heartbeat_timeout: Option<Duration>,
+    /// Extra metadata we announce: names must start with `X-` (RFC 23: "reserved for
+    /// application use"). Sent sorted by name, after `Socket-Type` and `Identity`, as libzmq
+    /// sends its `ZMQ_METADATA`.
+    pub metadata: Properties,
+}
+
+impl SessionConfig {
+    /// A configuration with libzmq's defaults: NULL security, no routing id, no size limit,
+    /// a 30 s handshake timeout, no heartbeats.
+    pub fn new(socket_type: SocketType) -> Self {
+        Self {
+            socket_type,
+            routing_id: None,
+            mechanism: MechanismConfig::Null,
+            authenticate: false,
+            max_msg_size: None,
+            handshake_timeout: Some(DEFAULT_HANDSHAKE_TIMEOUT),
+            heartbeat_interval: None,
+            heartbeat_ttl: None,
+            heartbeat_timeout: None,
+            metadata: Properties::new(),
+        }
+    }
+
+    /// Checks the limits the wire imposes on credentials, routing id and metadata.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.local_metadata().map(|_| ())
+    }
+
+    /// Our READY/INITIATE metadata, in libzmq's order.
+    fn local_metadata(&self) -> Result<Properties, ConfigError> {
+        if let MechanismConfig::PlainClient { username, password } = &self.mechanism {
+            for (field, value) in [("username", username), ("password", password)] {
+                if value.len() > 255 {
+                    return Err(ConfigError::CredentialTooLong {
+                        field,
+                        len: value.len(),
+                    });
+                }
+            }
+        }
+        let routing_id = self.routing_id.clone().unwrap_or_default();
+        if routing_id.len() > 255 {
+            return Err(ConfigError::RoutingIdTooLong {
+                len: routing_id.len(),
+            });
+        }
+        let mut props = Properties::new();
+        props.insert(
+            Bytes::from_static(b"Socket-Type"),
+            Bytes::from_static(self.socket_type.as_str().as_bytes()),
+        );
+        if matches!(
+            self.socket_type,
+            SocketType::Req | SocketType::Dealer | SocketType::Router
+        ) {
+            props.insert(Bytes::from_static(b"Identity"), routing_id);
+        }
+        let mut extra: Vec<(&Bytes, &Bytes)> = self.metadata.iter().collect();
+        extra.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, value) in extra {
+            if !valid_app_property_name(name) {
+                return Err(ConfigError::BadPropertyName { name: name.clone() });
+            }
+            if value.len() > 0x7FFF_FFFF {
+                return Err(ConfigError::PropertyValueTooLong);
+            }
+            props.insert(name.clone(), value.clone());
+        }
+        Ok(props)
+    }
+}
+
+/// RFC 23 `name = short-size 1*255name-char`, with the `X-` prefix for application use.
+fn valid_app_property_name(name: &[u8]) -> bool {
+    name.len() <= 255
+        && name.len() > 2
+        && name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(b"X-"))
+        && name
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'+'))
+}
+
+/// What the peer told us at the end of the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// The peer's socket type (checked compatible with ours).
+    pub socket_type: SocketType,
+    /// The peer's `Identity`, when it sent a non-empty one.
+    pub routing_id: Option<Bytes>,
+    /// All the peer's metadata properties (`Socket-Type`, `Identity`, `X-*`, ...), plus
+    /// `User-Id` when the driver allowed the peer with a non-empty user id (as libzmq adds
+    /// ZAP's user id).
+    pub properties: Arc<Properties>,
+    /// The minor protocol version the peer announced (0: ZMTP 3.0, 1: ZMTP 3.1).
+    pub minor: u8,
+}
+
+/// A request for the driver to authenticate the peer, answered with
+/// [`Session::handle_auth`]. Its fields map to a ZAP request (RFC 27).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRequest {
+    /// `"NULL"` or `"PLAIN"`.
+    pub mechanism: &'static str,
+    /// PLAIN's user name.
+    pub username: Option<Bytes>,
+    /// PLAIN's password.
+    pub password: Option<Bytes>,
+}
+
+/// The driver's answer to an [`AuthRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthResult {
+    /// Accept the peer (ZAP status 200).
+    Allow {
+        /// The user id the authenticator assigned (may be empty).
+        user_id: Bytes,
+    },
+    /// Refuse the peer: an ERROR command carrying the status code goes to the peer (none for
+    /// 300, "temporary failure", as in libzmq), then the session fails with
+    /// [`SessionError::AuthenticationFailed`].
+    Deny {
+        /// ZAP status code: 300, 400 or 500.
+        status_code: u16,
+        /// ZAP status text.
+        reason: Bytes,
+    },
+}
+
+/// What [`Session::poll_event`] hands up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The handshake completed: from now on [`Session::send`] works.
+    Ready(Handshake),
+    /// Traffic from the peer.
+    Traffic(Traffic),
+    /// The driver must decide whether to accept the peer.
+    Authenticate(AuthRequest),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Greeting,
+    Handshake,
+    Traffic,
+    Closed,
+}
+
+/// How much of our greeting is queued (libzmq sends it in three steps: the signature, the
+/// major version once the peer's signature is in, the rest once the peer's major version is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GreetingTx {
+    Signature,
+    Major,
+    Whole,
+}
+
+/// Heartbeat settings, resolved.
+#[derive(Debug, Clone, Copy)]
+struct Heartbeat {
+    interval: Option<Duration>,
+    /// Our PING TTL in tenths of a second.
+    ttl: u16,
+    timeout: Option<Duration>,
+}
+
+/// The per-connection ZMTP machine. See the module and crate docs for how to drive it.
+#[derive(Debug)]
+pub struct Session {
+    socket_type: SocketType,
+    mechanism_name: MechanismName,
+    as_server: bool,
+    local_metadata: Properties,
+    phase: Phase,
+    greeting_tx: GreetingTx,
+    peer_minor: Option<u8>,
+    /// The peer speaks ZMTP 3.1 or later (subscriptions as commands, PINGs welcome).
+    peer_v31: bool,
+    mechanism: Box<dyn Mechanism>,
+    transparent: bool,
+    awaiting_auth: bool,
+    user_id: Option<Bytes>,
+    /// An event produced outside `poll_event` (by `handle_auth`), handed out next.
+    pending_event: Option<SessionEvent>,
+    decoder: FrameDecoder,
+    /// Frames of a multipart message received so far.
+    partial: Msg,
+    /// Our own bytes (greeting, handshake, PING, PONG, ERROR) not yet given to the caller.
+    out: TxBuf,
+    /// The context of the latest PING, to echo in a PONG. Like libzmq, we answer a burst of
+    /// PINGs with one PONG, so a peer cannot make us queue output faster than we send it.
+    pending_pong: Option<Bytes>,
+    error: Option<SessionError>,
+    failed_in_handshake: bool,
+    heartbeat: Heartbeat,
+    handshake_deadline: Option<Instant>,
+    next_ping: Option<Instant>,
+    /// Armed when we send a PING: traffic must arrive before it.
+    pong_deadline: Option<Instant>,
+    /// Armed by the peer's PING TTL: traffic must arrive before it.
+    ttl_deadline: Option<Instant>,
+    /// `rx.len()` when the last `poll_event` returned, to notice newly arrived bytes.
+    rx_left: usize,
+}
+
+impl Session {
+    /// A session for a freshly established connection. It queues the 10-octet signature for
+    /// [`Session::poll_transmit`]. An invalid configuration (see [`SessionConfig::validate`])
+    /// gives a session that is already closed with [`SessionError::Config`]; use
+    /// [`Session::try_new`] to get the error up front.
+    pub fn new(now: Instant, config: SessionConfig) -> Self {
+        match config.local_metadata() {
+            Ok(metadata) => Self::with_metadata(now, &config, metadata),
+            Err(err) => {
+                let mut session = Self::with_metadata(now, &config, Properties::new());
+                session.out.clear();
+                session.phase = Phase::Closed;
+                session.error = Some(SessionError::Config(err));
+                session
+            }
+        }
+    }
+
+    /// Like [`Session::new`], but refuses an invalid configuration.
+    pub fn try_new(now: Instant, config: SessionConfig) -> Result<Self, ConfigError> {
+        let metadata = config.local_metadata()?;
+        Ok(Self::with_metadata(now, &config, metadata))
+    }
+
+    fn with_metadata(now: Instant, config: &SessionConfig, local_metadata: Properties) -> Self {
+        let mechanism = mechanism::build(&config.mechanism, config.authenticate);
+        let transparent = mechanism.is_transparent();
+        let interval = config.heartbeat_interval.filter(|d| !d.is_zero());
+        let ttl = config.heartbeat_ttl.map_or(0, |d| {
+            u16::try_from(d.as_millis() / 100).unwrap_or(u16::MAX)
+        });
+        let timeout = config
+            .heartbeat_timeout
+            .or(interval)
+            .filter(|d| !d.is_zero());
+        let mut out = TxBuf::new();
+        // libzmq's padding: its routing id's length plus one (RFC 37's pseudo-signature).
+        let id_len = config.routing_id.as_ref().map_or(0, Bytes::len) as u64;
+        greeting::encode_signature(out.staging_mut(), id_len + 1);
+        Self {
+            socket_type: config.socket_type,
+            mechanism_name: config.mechanism.name(),
+            as_server: config.mechanism.as_server(),
+            local_metadata,
+            phase: Phase::Greeting,
+            greeting_tx: GreetingTx::Signature,
+            peer_minor: None,
+            peer_v31: false,
+            mechanism,
+            transparent,
+            awaiting_auth: false,
+            user_id: None,
+            pending_event: None,
+            decoder: FrameDecoder::new(config.max_msg_size),
+            partial: Msg::new(),
+            out,
+            pending_pong: None,
+            error: None,
+            failed_in_handshake: false,
+            heartbeat: Heartbeat {
+                interval,
+                ttl,
+                timeout,
+            },
+            handshake_deadline: config
+                .handshake_timeout
+                .filter(|d| !d.is_zero())
+                .and_then(|d| now.checked_add(d)),
+            next_ping: None,
+            pong_deadline: None,
+            ttl_deadline: None,
+            rx_left: 0,
+        }
+    }
+
+    // ---- getters -----------------------------------------------------------------------
+
+    /// True once [`SessionEvent::Ready`] has been emitted and until the session closes.
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Traffic
+    }
+
+    /// True once the session has failed.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// The minor version from the peer's greeting, once it has arrived.
+    pub fn peer_minor_version(&self) -> Option<u8> {
+        self.peer_minor
+    }
+
+    /// Why the session closed, if it did.
+    pub fn error(&self) -> Option<&SessionError> {
+        self.error.as_ref()
+    }
+
+    /// When the session failed before completing its handshake, how libzmq's monitor would
+    /// report it (`HANDSHAKE_FAILED_*`); `None` if it has not failed or failed afterwards.
+    pub fn handshake_failure(&self) -> Option<HandshakeFailure> {
+        self.error
+            .as_ref()
+            .filter(|_| self.failed_in_handshake)
+            .map(SessionError::handshake_failure)
+    }
+
+    /// Our socket type.
+    pub fn socket_type(&self) -> SocketType {
+        self.socket_type
+    }
+
+    // ---- inputs ------------------------------------------------------------------------
+
+    /// Decodes at most one event from the front of `rx`, consuming its bytes. Internal
+    /// commands (handshake steps, PING, PONG) are handled here and do not surface; unknown
+    /// commands after the handshake are ignored (RFC 37). `Ok(None)`: more bytes are needed,
+    /// or the session waits for [`Session::handle_auth`]. The caller may stop calling at any
+    /// time (backpressure) and resume later.
+    ///
+    /// Received bytes count as a sign of life for the heartbeat timers.
+    pub fn poll_event(
+        &mut self,
+        now: Instant,
+        rx: &mut BytesMut,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        if let Some(err) = &self.error {
+            return Err(err.clone());
+        }
+        if let Some(event) = self.pending_event.take() {
+            return Ok(Some(event));
+        }
+        if rx.len() > self.rx_left {
+            self.note_alive();
+        }
+        let result = self.decode_event(now, rx);
+        self.rx_left = rx.len();
+        result.map_err(|err| self.fail(err))
+    }
+
+    /// The driver's answer to [`SessionEvent::Authenticate`]. A denial queues an ERROR command
+    /// (see [`AuthResult::Deny`]) and closes the session; the next `poll_event` reports
+    /// [`SessionError::AuthenticationFailed`]. Ignored when no answer is awaited.
+    pub fn handle_auth(&mut self, now: Instant, result: AuthResult) {
+        if self.error.is_some() || !self.awaiting_auth {
+            return;
+        }
+        self.awaiting_auth = false;
+        if let AuthResult::Allow { user_id } = &result {
+            self.user_id = Some(user_id.clone());
+        }
+        let mut ctx = HandshakeCtx {
+            out: &mut self.out,
+            metadata: &self.local_metadata,
+            socket_type: self.socket_type,
+        };
+        match self.mechanism.handle_auth(&mut ctx, &result) {
+            Ok(step) => self.pending_event = self.apply_step(now, step),
+            Err(err) => {
+                self.fail(err);
+            }
+        }
+    }
+
+    /// Runs the timers that are due at `now`: fails on an expired handshake or heartbeat,
+    /// queues a PING when one is due.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
+        if let Some(err) = &self.error {
+            return Err(err.clone());
+        }
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if due(self.handshake_deadline) {
+            return Err(self.fail(SessionError::HandshakeTimedOut));
+        }
+        if due(self.ttl_deadline) || due(self.pong_deadline) {
+            return Err(self.fail(SessionError::HeartbeatTimedOut));
+        }
+        if due(self.next_ping) {
+            self.queue_command(&Command::Ping {
+                ttl: self.heartbeat.ttl,
+                context: Bytes::new(),
+            });
+            self.next_ping = self.heartbeat.interval.and_then(|d| now.checked_add(d));
+            if self.pong_deadline.is_none() {
+                self.pong_deadline = self.heartbeat.timeout.and_then(|d| now.checked_add(d));
+            }
+        }
+        Ok(())
+    }
+
+    // ---- user commands -----------------------------------------------------------------
+
+    /// Encodes traffic into `tx`. Only allowed once [`SessionEvent::Ready`] has been emitted
+    /// (sending earlier makes libzmq drop the connection) and until the session closes;
+    /// otherwise the traffic is handed back.
+    ///
+    /// Subscriptions go as SUBSCRIBE/CANCEL commands to ZMTP 3.1 peers and as data frames
+    /// (0x01/0x00 + topic) to ZMTP 3.0 peers; JOIN and LEAVE always go as commands. A message
+    /// without frames sends nothing.
+    // The error hands the traffic back by value (return to sender); boxing it would cost an
+    // allocation for nothing on a path that is not hot.
+    #[allow(clippy::result_large_err)]
+    pub fn send(&mut self, traffic: Traffic, tx: &mut TxBuf) -> Result<(), SendNotReady> {
+        if self.phase != Phase::Traffic {
+            return Err(SendNotReady(traffic));
+        }
+        self.flush_out(tx);
+        match traffic {
+            Traffic::Message(msg) => self.send_message(msg, tx),
+            Traffic::Subscribe(topic) => self.send_subscription(true, topic, tx),
+            Traffic::Cancel(topic) => self.send_subscription(false, topic, tx),
+            Traffic::Join(group) => self.send_command(&Command::Join { group }, tx),
+            Traffic::Leave(group) => self.send_command(&Command::Leave { group }, tx),
+        }
+        Ok(())
+    }
+
+    // ---- outputs -----------------------------------------------------------------------
+
+    /// Appends our own pending bytes (greeting, handshake commands, PING, PONG, ERROR) to
+    /// `tx`.
+    pub fn poll_transmit(&mut self, now: Instant, tx: &mut TxBuf) {
+        let _ = now;
+        self.flush_out(tx);
+    }
+
+    /// The earliest instant at which [`Session::handle_timeout`] has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.error.is_some() {
+            return None;
+        }
+        [
+            self.handshake_deadline,
+            self.next_ping,
+            self.pong_deadline,
+            self.ttl_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    // ---- internals ---------------------------------------------------------------------
+
+    /// Moves our pending bytes (a PONG first encoded if one is due) to `tx`.
+    fn flush_out(&mut self, tx: &mut TxBuf) {
+        if let Some(context) = self.pending_pong.take() {
+            self.queue_command(&Command::Pong { context });
+        }
+        if !self.out.is_empty() {
+            tx.append(&mut self.out);
+        }
+    }
+
+    /// Closes the session with `err`, queueing an ERROR command first when the error calls
+    /// for one. Returns the error for convenience.
+    fn fail(&mut self, err: SessionError) -> SessionError {
+        if self.error.is_none() {
+            if let Some(reason) = err.error_reason() {
+                if matches!(self.phase, Phase::Handshake | Phase::Traffic) {
+                    self.queue_command(&Command::Error { reason });
+                }
+            }
+            self.failed_in_handshake = self.phase != Phase::Traffic;
+            self.phase = Phase::Closed;
+            self.error = Some(err.clone());
+            self.handshake_deadline = None;
+            self.next_ping = None;
+            self.pong_deadline = None;
+            self.ttl_deadline = None;
+            self.pending_pong = None;
+        }
+        err
+    }
+
+    /// Traffic from the peer is a sign of life: it answers our PING and renews its TTL.
+    fn note_alive(&mut self) {
+        self.pong_deadline = None;
+        self.ttl_deadline = None;
+    }
+
+    fn decode_event(
+        &mut self,
+        now: Instant,
+        rx: &mut BytesMut,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        loop {
+            match self.phase {
+                Phase::Greeting => {
+                    if !self.receive_greeting(rx)? {
+                        return Ok(None);
+                    }
+                    let mut ctx = HandshakeCtx {
+                        out: &mut self.out,
+                        metadata: &self.local_metadata,
+                        socket_type: self.socket_type,
+                    };
+                    let step = self.mechanism.start(&mut ctx)?;
+                    if let Some(event) = self.apply_step(now, step) {
+                        return Ok(Some(event));
+                    }
+                }
+                Phase::Handshake => {
+                    if self.awaiting_auth {
+                        return Ok(None);
+                    }
+                    let frame = match self.decoder.decode(rx)? {
+                        Decoded::Complete { value, .. } => value,
+                        Decoded::Incomplete { .. } => return Ok(None),
+                    };
+                    if !frame.command {
+                        return Err(SessionError::PeerMisbehaved(
+                            Misbehaviour::MessageDuringHandshake,
+                        ));
+                    }
+                    let mut ctx = HandshakeCtx {
+                        out: &mut self.out,
+                        metadata: &self.local_metadata,
+                        socket_type: self.socket_type,
+                    };
+                    let step = self.mechanism.handle_command(&mut ctx, frame.body)?;
+                    if let Some(event) = self.apply_step(now, step) {
+                        return Ok(Some(event));
+                    }
+                }
+                Phase::Traffic => return self.decode_traffic(now, rx),
+                Phase::Closed => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads the peer's greeting, queueing the next part of ours as its first octets arrive.
+    /// True once all 64 octets are in and accepted.
+    fn receive_greeting(&mut self, rx: &mut BytesMut) -> Result<bool, SessionError> {
+        let prefix = parse::greeting_prefix(rx)?;
+        if self.greeting_tx == GreetingTx::Signature
+            && matches!(prefix, GreetingPrefix::Signature | GreetingPrefix::Major(_))
+        {
+            self.out.staging_mut().put_u8(3);
+            self.greeting_tx = GreetingTx::Major;
+        }
+        if self.greeting_tx == GreetingTx::Major && matches!(prefix, GreetingPrefix::Major(_)) {
+            greeting::encode_after_major(
+                self.out.staging_mut(),
+                1,
+                &self.mechanism_name,
+                self.as_server,
+            );
+            self.greeting_tx = GreetingTx::Whole;
+        }
+        let peer = match Greeting::decode(rx)? {
+            Decoded::Complete { value, consumed } => {
+                rx.advance(consumed);
+                value
+            }
+            Decoded::Incomplete { .. } => return Ok(false),
+        };
+        if peer.mechanism != self.mechanism_name {
+            return Err(SessionError::PeerIncompatible(
+                crate::error::Incompatibility::MechanismMismatch {
+                    ours: self.mechanism_name,
+                    theirs: peer.mechanism,
+                },
+            ));
+        }
+        self.peer_minor = Some(peer.version.minor);
+        // RFC 23: "A peer MUST accept higher protocol versions as valid"; libzmq speaks 3.1 to
+        // anything above 3.0.
+        self.peer_v31 = peer.version.major > 3 || peer.version.minor >= 1;
+        self.phase = Phase::Handshake;
+        Ok(true)
+    }
+
+    /// Acts on a mechanism step; returns the event it produces, if any.
+    fn apply_step(&mut self, now: Instant, step: Step) -> Option<SessionEvent> {
+        match step {
+            Step::Continue => None,
+            Step::Authenticate(request) => {
+                self.awaiting_auth = true;
+                Some(SessionEvent::Authenticate(request))
+            }
+            Step::Ready {
+                mut properties,
+                socket_type,
+            } => {
+                let routing_id = properties
+                    .get("Identity")
+                    .filter(|id| !id.is_empty())
+                    .cloned();
+                if let Some(user_id) = self.user_id.take().filter(|u| !u.is_empty()) {
+                    properties.insert(Bytes::from_static(b"User-Id"), user_id);
+                }
+                self.phase = Phase::Traffic;
+                self.handshake_deadline = None;
+                if self.peer_v31 {
+                    self.next_ping = self.heartbeat.interval.and_then(|d| now.checked_add(d));
+                }
+                Some(SessionEvent::Ready(Handshake {
+                    socket_type,
+                    routing_id,
+                    properties: Arc::new(properties),
+                    minor: self.peer_minor.unwrap_or(0),
+                }))
+            }
+        }
+    }
+
+    /// The traffic loop: the hot path.
+    fn decode_traffic(
+        &mut self,
+        now: Instant,
+        rx: &mut BytesMut,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        loop {
+            let frame = match self.decoder.decode(rx)? {
+                Decoded::Complete { value, .. } => value,
+                Decoded::Incomplete { .. } => return Ok(None),
+            };
+            let frame = if self.transparent {
+                frame
+            } else {
+                self.mechanism.decode_frame(frame)?
+            };
+            // Every frame is a sign of life; a PING below may re-arm its TTL.
+            self.note_alive();
+            if frame.command {
+                if let Some(event) = self.traffic_command(now, frame.body)? {
+                    return Ok(Some(event));
+                }
+                continue;
+            }
+            if frame.more {
+                self.partial.push_back(frame.body);
+                continue;
+            }
+            let msg = if self.partial.is_empty() {
+                Msg::single(frame.body)
+            } else {
+                let mut msg = std::mem::take(&mut self.partial);
+                msg.push_back(frame.body);
+                msg
+            };
+            if let Some(traffic) = self.incoming_message(msg) {
+                return Ok(Some(SessionEvent::Traffic(traffic)));
+            }
+        }
+    }
+
+    /// A whole message from the peer. PUB and XPUB read single-frame messages starting with
+    /// 0x01/0x00 as subscriptions (ZMTP 3.0 peers and libzmq's XSUB send them so); PUB drops
+    /// every other message, as libzmq's does.
+    fn incoming_message(&self, msg: Msg) -> Option<Traffic> {
+        if !matches!(self.socket_type, SocketType::Pub | SocketType::XPub) {
+            return Some(Traffic::Message(msg));
+        }
+        if let [frame] = msg.frames() {
+            match frame.first() {
+                Some(1) => return Some(Traffic::Subscribe(frame.slice(1..))),
+                Some(0) => return Some(Traffic::Cancel(frame.slice(1..))),
+                _ => {}
+            }
+        }
+        (self.socket_type == SocketType::XPub).then_some(Traffic::Message(msg))
+    }
+
+    /// A command after the handshake.
+    fn traffic_command(
+        &mut self,
+        now: Instant,
+        body: Bytes,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        let (kind, data_at) = Command::peek(&body)?;
+        let Some(kind) = kind else {
+            return Ok(None);
+        };
+        let traffic = match kind {
+            CommandKind::Ping => {
+                if let Command::Ping { ttl, context } = Command::decode_known(kind, &body, data_at)?
+                {
+                    // RFC 37: echo the context (libzmq truncates it to 16 octets).
+                    let context = context.slice(..context.len().min(PING_CONTEXT_MAX));
+                    self.pending_pong = Some(context);
+                    if ttl > 0 && self.ttl_deadline.is_none() {
+                        let ttl = Duration::from_millis(u64::from(ttl) * 100);
+                        self.ttl_deadline = now.checked_add(ttl);
+                    }
+                }
+                return Ok(None);
+            }
+            CommandKind::Error => return Err(mechanism::peer_error(&body, data_at)),
+            CommandKind::Subscribe
+            | CommandKind::Cancel
+            | CommandKind::Join
+            | CommandKind::Leave => match Command::decode_known(kind, &body, data_at)? {
+                Command::Subscribe { topic } => Traffic::Subscribe(topic),
+                Command::Cancel { topic } => Traffic::Cancel(topic),
+                Command::Join { group } => Traffic::Join(group),
+                Command::Leave { group } => Traffic::Leave(group),
+                _ => return Ok(None),
+            },
+            // PONG is only a sign of life; handshake commands after the handshake are ignored,
+            // as libzmq does.
+            _ => return Ok(None),
+        };
+        Ok(Some(SessionEvent::Traffic(traffic)))
+    }
+
+    /// Queues one of our own commands for `poll_transmit`.
+    fn queue_command(&mut self, cmd: &Command) {
+        if self.transparent || self.phase != Phase::Traffic {
+            cmd.encode(self.out.staging_mut());
+        } else {
+            let mut body = BytesMut::with_capacity(cmd.body_len());
+            cmd.encode_body(&mut body);
+            self.mechanism
+                .encode_frame(Frame::command(body.freeze()), &mut self.out);
+        }
+    }
+
+    fn send_command(&mut self, cmd: &Command, tx: &mut TxBuf) {
+        if self.transparent {
+            cmd.encode(tx.staging_mut());
+        } else {
+            let mut body = BytesMut::with_capacity(cmd.body_len());
+            cmd.encode_body(&mut body);
+            self.mechanism
+                .encode_frame(Frame::command(body.freeze()), tx);
+        }
+    }
+
+    fn send_message(&mut self, msg: Msg, tx: &mut TxBuf) {
+        let count = msg.len();
+        for (i, body) in msg.into_frames().enumerate() {
+            let more = i + 1 < count;
+            if self.transparent {
+                tx.reserve(9 + body.len().min(crate::txbuf::ZERO_COPY_THRESHOLD));
+                put_header(tx.staging_mut(), more, false, body.len());
+                tx.put_bytes(body);
+            } else {
+                self.mechanism.encode_frame(Frame::message(body, more), tx);
+            }
+        }
+    }
+
+    fn send_subscription(&mut self, subscribe: bool, topic: Bytes, tx: &mut TxBuf) {
+        if self.peer_v31 {
+            let cmd = if subscribe {
+                Command::Subscribe { topic }
+            } else {
+                Command::Cancel { topic }
+            };
+            self.send_command(&cmd, tx);
+            return;
+        }
+        let mut body = BytesMut::with_capacity(1 + topic.len());
+        body.put_u8(u8::from(subscribe));
+        body.put_slice(&topic);
+        self.send_message(Msg::single(body.freeze()), tx);
+    }
+}
+
+#[cfg(test)]
+mod tests;
