@@ -102,12 +102,7 @@ impl Core {
 
     /// Creates the peer's pipe.
     pub(crate) fn attach(&mut self, peer: PeerId) -> Key {
-        let pipe = Pipe::new(
-            peer,
-            self.sndhwm,
-            self.rcvhwm,
-            self.effective_conflate(),
-        );
+        let pipe = Pipe::new(peer, self.sndhwm, self.rcvhwm, self.effective_conflate());
         let key = self.pipes.insert(pipe);
         self.ids.insert(peer, key);
         key

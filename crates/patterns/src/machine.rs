@@ -28,12 +28,7 @@ pub(crate) trait Behaviour: Send + std::fmt::Debug {
     fn attached(&mut self, core: &mut Core, key: Key, info: &AttachInfo);
 
     /// A handshake completed on the pipe.
-    fn connected(
-        &mut self,
-        core: &mut Core,
-        key: Key,
-        info: &PeerInfo,
-    ) -> Result<(), AttachError> {
+    fn connected(&mut self, core: &mut Core, key: Key, info: &PeerInfo) -> Result<(), AttachError> {
         let _ = (core, key, info);
         Ok(())
     }

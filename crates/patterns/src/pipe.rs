@@ -118,12 +118,7 @@ pub(crate) struct Pipe {
 }
 
 impl Pipe {
-    pub(crate) fn new(
-        id: PeerId,
-        sndhwm: usize,
-        rcvhwm: usize,
-        conflate: bool,
-    ) -> Self {
+    pub(crate) fn new(id: PeerId, sndhwm: usize, rcvhwm: usize, conflate: bool) -> Self {
         let (sndhwm, rcvhwm) = if conflate { (0, 0) } else { (sndhwm, rcvhwm) };
         Self {
             id,
@@ -312,7 +307,10 @@ mod tests {
         // lwm = 2: the first read does not tell the writer anything yet.
         assert!(matches!(p.pop_out(), Some((_, false))));
         assert!(!p.check_write(), "writer waits for activate_write");
-        assert!(matches!(p.pop_out(), Some((_, true))), "second read reactivates");
+        assert!(
+            matches!(p.pop_out(), Some((_, true))),
+            "second read reactivates"
+        );
         assert!(p.check_write());
     }
 

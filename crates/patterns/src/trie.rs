@@ -92,7 +92,9 @@ mod tests {
 
     fn small_bytes(g: &mut Gen, max: usize) -> Vec<u8> {
         let len = usize::arbitrary(g) % (max + 1);
-        (0..len).map(|_| *g.choose(b"ab").unwrap_or(&b'a')).collect()
+        (0..len)
+            .map(|_| *g.choose(b"ab").unwrap_or(&b'a'))
+            .collect()
     }
 
     impl Arbitrary for Op {

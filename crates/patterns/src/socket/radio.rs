@@ -45,7 +45,10 @@ impl Radio {
     }
 
     fn join(&mut self, key: Key, group: &[u8]) {
-        let members = self.groups.entry(Bytes::copy_from_slice(group)).or_default();
+        let members = self
+            .groups
+            .entry(Bytes::copy_from_slice(group))
+            .or_default();
         match members.iter_mut().find(|(k, _)| *k == key) {
             Some((_, n)) => *n += 1,
             None => {

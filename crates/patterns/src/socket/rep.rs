@@ -68,12 +68,7 @@ impl Behaviour for Rep {
         self.router.attached(core, key, info);
     }
 
-    fn connected(
-        &mut self,
-        core: &mut Core,
-        key: Key,
-        info: &PeerInfo,
-    ) -> Result<(), AttachError> {
+    fn connected(&mut self, core: &mut Core, key: Key, info: &PeerInfo) -> Result<(), AttachError> {
         self.router.connected(core, key, info)
     }
 

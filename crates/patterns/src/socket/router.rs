@@ -28,8 +28,8 @@ use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
 use crate::api::{
-    Action, AttachError, AttachInfo, DetachReason, OptionError, PatternOption, PeerInfo,
-    RecvError, SendError, SendErrorKind,
+    Action, AttachError, AttachInfo, DetachReason, OptionError, PatternOption, PeerInfo, RecvError,
+    SendError, SendErrorKind,
 };
 use crate::core::{Core, Key};
 use crate::machine::{Behaviour, not_applicable};
@@ -77,7 +77,7 @@ impl Router {
     }
 
     /// Routes `msg` (without its routing-id frame) to the peer named `id`.
-    pub(crate) fn route(&mut self, core: &mut Core, id: &[u8], msg: Msg) -> Result<(), SendError> {
+    pub(crate) fn route(&self, core: &mut Core, id: &[u8], msg: Msg) -> Result<(), SendError> {
         let Some(&key) = self.by_id.get(id) else {
             return if self.mandatory {
                 Err(SendError {
@@ -109,7 +109,7 @@ impl Router {
     }
 
     /// Receives the next message and the routing id of the peer that sent it.
-    pub(crate) fn recv_with_id(&mut self, core: &mut Core) -> Option<(Bytes, Msg)> {
+    pub(crate) fn recv_with_id(&self, core: &mut Core) -> Option<(Bytes, Msg)> {
         let (key, msg) = core.recv()?;
         let id = core
             .pipe(key)
@@ -154,12 +154,7 @@ impl Behaviour for Router {
         }
     }
 
-    fn connected(
-        &mut self,
-        core: &mut Core,
-        key: Key,
-        info: &PeerInfo,
-    ) -> Result<(), AttachError> {
+    fn connected(&mut self, core: &mut Core, key: Key, info: &PeerInfo) -> Result<(), AttachError> {
         if core.pipe(key).is_some_and(|p| p.routing_id.is_some()) {
             return Ok(());
         }
