@@ -6,13 +6,14 @@
 //! in the slab (and in the fair-queue) until those are received, as a libzmq pipe stays
 //! readable until its delimiter, but the driver may already reuse its `PeerId`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use slab::Slab;
 use zmtp_proto::{Msg, SocketType, Traffic};
 
 use crate::api::{Action, PeerId};
 use crate::fq::FairQueue;
+use crate::hash::IntMap;
 use crate::pipe::Pipe;
 
 /// Internal name of a pipe: its slab index.
@@ -26,7 +27,7 @@ pub(crate) const DEFAULT_HWM: usize = 1000;
 pub(crate) struct Core {
     pub(crate) socket_type: SocketType,
     pub(crate) pipes: Slab<Pipe>,
-    ids: HashMap<PeerId, Key>,
+    ids: IntMap<PeerId, Key>,
     actions: VecDeque<Action>,
     pub(crate) fq: FairQueue,
     pub(crate) sndhwm: usize,
@@ -47,7 +48,7 @@ impl Core {
         Self {
             socket_type,
             pipes: Slab::new(),
-            ids: HashMap::new(),
+            ids: IntMap::default(),
             actions: VecDeque::new(),
             fq: FairQueue::default(),
             sndhwm: DEFAULT_HWM,

@@ -36,6 +36,7 @@ mod api;
 mod core;
 mod dist;
 mod fq;
+mod hash;
 mod lb;
 mod machine;
 mod mtrie;

@@ -6,12 +6,13 @@
 //! subscriptions only, instead of a walk over the whole trie, and yields them in libzmq's
 //! order (lexicographic, as its pre-order walk).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use smallvec::SmallVec;
 
 use crate::core::Key;
+use crate::hash::IntMap;
 use crate::prefix_tree::{NodeValue, PrefixTree};
 
 /// The peers subscribed to one prefix.
@@ -39,7 +40,7 @@ pub(crate) enum RmResult {
 #[derive(Debug, Default)]
 pub(crate) struct Mtrie {
     tree: PrefixTree<Subscribers>,
-    by_peer: HashMap<Key, BTreeSet<Bytes>>,
+    by_peer: IntMap<Key, BTreeSet<Bytes>>,
     prefixes: usize,
 }
 

@@ -18,6 +18,7 @@ use zmtp_proto::{Msg, Traffic};
 use crate::api::{AttachInfo, OptionError, PatternOption, SendError, SendErrorKind};
 use crate::core::{Core, Key};
 use crate::dist::Distributor;
+use crate::hash::IntMap;
 use crate::machine::{Behaviour, not_applicable};
 
 /// libzmq's `ZMQ_GROUP_MAX_LENGTH`.
@@ -29,7 +30,7 @@ pub(crate) struct Radio {
     /// group → (peer, number of joins).
     groups: HashMap<Bytes, SmallVec<[(Key, u32); 2]>>,
     /// peer → groups it joined (for removal when it goes).
-    by_peer: HashMap<Key, Vec<Bytes>>,
+    by_peer: IntMap<Key, Vec<Bytes>>,
     dist: Distributor,
     lossy: bool,
 }
@@ -38,7 +39,7 @@ impl Radio {
     pub(crate) fn new() -> Self {
         Self {
             groups: HashMap::new(),
-            by_peer: HashMap::new(),
+            by_peer: IntMap::default(),
             dist: Distributor::default(),
             lossy: true,
         }

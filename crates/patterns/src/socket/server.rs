@@ -12,27 +12,26 @@
 //!
 //! The same machine serves PEER (see [`super::peer`]).
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
 use super::push::check_single_frame;
 use crate::api::{AttachInfo, RecvError, SendError, SendErrorKind};
 use crate::core::{Core, Key};
+use crate::hash::IntMap;
 use crate::machine::Behaviour;
 
 /// SERVER and PEER.
 #[derive(Debug)]
 pub(crate) struct Server {
-    by_id: HashMap<u32, Key>,
+    by_id: IntMap<u32, Key>,
     next_id: u32,
 }
 
 impl Server {
     pub(crate) fn new(seed: u32) -> Self {
         Self {
-            by_id: HashMap::new(),
+            by_id: IntMap::default(),
             next_id: seed,
         }
     }
