@@ -17,6 +17,7 @@ mod hwm;
 mod options;
 mod pair;
 mod pipeline;
+mod properties;
 mod pubsub;
 mod reqrep;
 mod router;

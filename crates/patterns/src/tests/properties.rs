@@ -1,0 +1,308 @@
+//! Properties over random scripts, checked against simple models (quickcheck).
+
+use std::collections::{BTreeMap, HashMap};
+
+use quickcheck::{Arbitrary, Gen, QuickCheck};
+
+use super::*;
+use crate::{RecvError, SendErrorKind};
+
+const PEERS: usize = 4;
+
+fn peer(g: &mut Gen) -> usize {
+    usize::arbitrary(g) % PEERS
+}
+
+#[derive(Debug, Clone)]
+enum PushOp {
+    Send,
+    Transmit(usize),
+    Attach(usize),
+    Detach(usize),
+}
+
+impl Arbitrary for PushOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        match u8::arbitrary(g) % 10 {
+            0..=4 => Self::Send,
+            5..=7 => Self::Transmit(peer(g)),
+            8 => Self::Attach(peer(g)),
+            _ => Self::Detach(peer(g)),
+        }
+    }
+}
+
+/// PUSH: every accepted message reaches exactly one peer, in order per peer, unless that peer
+/// is detached first (RFC 30 "SHALL NOT discard messages that it cannot queue"); a refused
+/// send means no attached peer had an empty queue.
+fn push_delivers_each_message_once_in_order(hwm: u8, ops: Vec<PushOp>) -> bool {
+    let hwm = usize::from(hwm % 5) + 1;
+    let mut s = socket(SocketType::Push);
+    set(&mut s, PatternOption::SndHwm(hwm));
+    let mut attached = [false; PEERS];
+    let mut next = 0u32;
+    let mut accepted = 0u32;
+    let mut lost = 0u32;
+    let mut last_seen: HashMap<usize, u32> = HashMap::new();
+    let mut delivered = std::collections::HashSet::new();
+    for op in ops {
+        match op {
+            PushOp::Send => {
+                let m = msg![next.to_be_bytes()];
+                match s.send(now(), m) {
+                    Ok(()) => accepted += 1,
+                    Err(e) => {
+                        if e.kind != SendErrorKind::WouldBlock {
+                            return false;
+                        }
+                        let some_empty = (0..PEERS).any(|p| {
+                            attached[p]
+                                && s.peer_stats(PeerId(p)).is_some_and(|st| st.queued_out == 0)
+                        });
+                        if some_empty {
+                            return false;
+                        }
+                    }
+                }
+                next += 1;
+            }
+            PushOp::Transmit(p) => {
+                while let Some(t) = s.poll_transmit(PeerId(p)) {
+                    let Traffic::Message(m) = t else { return false };
+                    let id = u32::from_be_bytes(m.frames()[0][..4].try_into().unwrap_or([0; 4]));
+                    if !delivered.insert(id) {
+                        return false; // twice
+                    }
+                    if last_seen.get(&p).is_some_and(|&last| last >= id) {
+                        return false; // out of order
+                    }
+                    last_seen.insert(p, id);
+                }
+            }
+            PushOp::Attach(p) => {
+                if !attached[p] {
+                    attach(&mut s, PeerId(p), SocketType::Pull);
+                    attached[p] = true;
+                    last_seen.remove(&p);
+                }
+            }
+            PushOp::Detach(p) => {
+                if attached[p] {
+                    lost += s.peer_stats(PeerId(p)).map_or(0, |st| st.queued_out as u32);
+                    s.handle_peer_detached(now(), PeerId(p));
+                    attached[p] = false;
+                }
+            }
+        }
+    }
+    // Conservation: what was accepted was delivered, is still queued, or went with a peer.
+    let queued: u32 = (0..PEERS)
+        .filter_map(|p| s.peer_stats(PeerId(p)))
+        .map(|st| st.queued_out as u32)
+        .sum();
+    delivered.len() as u32 + queued + lost == accepted
+}
+
+#[test]
+fn push_property() {
+    QuickCheck::new()
+        .tests(300)
+        .rng(Gen::new(80))
+        .quickcheck(push_delivers_each_message_once_in_order as fn(u8, Vec<PushOp>) -> bool);
+}
+
+/// `is_writable` says exactly whether `send` succeeds, for the load-balanced types.
+fn writable_predicts_send(hwm: u8, ops: Vec<PushOp>) -> bool {
+    let hwm = usize::from(hwm % 5) + 1;
+    for t in [SocketType::Push, SocketType::Dealer, SocketType::Client] {
+        let mut s = socket(t);
+        set(&mut s, PatternOption::SndHwm(hwm));
+        let mut attached = [false; PEERS];
+        for op in &ops {
+            match *op {
+                PushOp::Send => {
+                    let predicted = s.is_writable();
+                    if s.send(now(), msg![b"m"]).is_ok() != predicted {
+                        return false;
+                    }
+                }
+                PushOp::Transmit(p) => {
+                    s.poll_transmit(PeerId(p));
+                }
+                PushOp::Attach(p) if !attached[p] => {
+                    attach(&mut s, PeerId(p), SocketType::Pull);
+                    attached[p] = true;
+                }
+                PushOp::Detach(p) if attached[p] => {
+                    s.handle_peer_detached(now(), PeerId(p));
+                    attached[p] = false;
+                }
+                _ => {}
+            }
+        }
+    }
+    true
+}
+
+#[test]
+fn writable_property() {
+    QuickCheck::new()
+        .tests(300)
+        .rng(Gen::new(80))
+        .quickcheck(writable_predicts_send as fn(u8, Vec<PushOp>) -> bool);
+}
+
+#[derive(Debug, Clone)]
+enum PullOp {
+    Arrive(usize),
+    Recv,
+}
+
+impl Arbitrary for PullOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        if bool::arbitrary(g) {
+            Self::Arrive(peer(g))
+        } else {
+            Self::Recv
+        }
+    }
+}
+
+/// PULL: a peer with queued input is served within as many receives as there are peers, and
+/// each peer's messages come out in order.
+fn pull_serves_every_waiting_peer_within_one_round(ops: Vec<PullOp>) -> bool {
+    let mut s = socket(SocketType::Pull);
+    for p in 0..PEERS {
+        attach(&mut s, PeerId(p), SocketType::Push);
+    }
+    let mut queued = [0usize; PEERS];
+    let mut waited = [0usize; PEERS];
+    let mut sent = [0u8; PEERS];
+    let mut got = [0u8; PEERS];
+    for op in ops {
+        match op {
+            PullOp::Arrive(p) => {
+                s.handle_traffic(now(), PeerId(p), Traffic::Message(msg![[p as u8, sent[p]]]));
+                sent[p] = sent[p].wrapping_add(1);
+                queued[p] += 1;
+            }
+            PullOp::Recv => match s.recv(now()) {
+                Ok(m) => {
+                    let (p, seq) = (usize::from(m.frames()[0][0]), m.frames()[0][1]);
+                    if seq != got[p] || queued[p] == 0 {
+                        return false;
+                    }
+                    got[p] = got[p].wrapping_add(1);
+                    queued[p] -= 1;
+                    for q in 0..PEERS {
+                        if q == p || queued[q] == 0 {
+                            waited[q] = 0;
+                        } else {
+                            waited[q] += 1;
+                            if waited[q] >= PEERS {
+                                return false;
+                            }
+                        }
+                    }
+                }
+                Err(RecvError::WouldBlock) => {
+                    if queued.iter().any(|&n| n > 0) {
+                        return false;
+                    }
+                }
+                Err(_) => return false,
+            },
+        }
+    }
+    true
+}
+
+#[test]
+fn pull_fairness_property() {
+    QuickCheck::new()
+        .tests(300)
+        .rng(Gen::new(120))
+        .quickcheck(pull_serves_every_waiting_peer_within_one_round as fn(Vec<PullOp>) -> bool);
+}
+
+#[derive(Debug, Clone)]
+enum SubOp {
+    Subscribe(Vec<u8>),
+    Unsubscribe(Vec<u8>),
+    Arrive(Vec<u8>),
+    Recv,
+}
+
+fn topic(g: &mut Gen) -> Vec<u8> {
+    let len = usize::arbitrary(g) % 4;
+    (0..len)
+        .map(|_| *g.choose(b"xy").unwrap_or(&b'x'))
+        .collect()
+}
+
+impl Arbitrary for SubOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        match u8::arbitrary(g) % 4 {
+            0 => Self::Subscribe(topic(g)),
+            1 => Self::Unsubscribe(topic(g)),
+            2 => Self::Arrive(topic(g)),
+            _ => Self::Recv,
+        }
+    }
+}
+
+/// SUB delivers exactly the messages that match its subscriptions (counted, as libzmq's
+/// trie) when they arrive and still match when received, in arrival order.
+fn sub_delivers_exactly_the_matching_messages(invert: bool, ops: Vec<SubOp>) -> bool {
+    let mut s = socket(SocketType::Sub);
+    set(&mut s, PatternOption::InvertMatching(invert));
+    attach(&mut s, P1, SocketType::Pub);
+    let mut subs: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+    let mut queue: Vec<Vec<u8>> = Vec::new();
+    let matches =
+        |subs: &BTreeMap<Vec<u8>, u32>, t: &[u8]| subs.keys().any(|p| t.starts_with(p)) != invert;
+    for op in ops {
+        match op {
+            SubOp::Subscribe(t) => {
+                *subs.entry(t.clone()).or_insert(0) += 1;
+                set(&mut s, PatternOption::Subscribe(b(&t)));
+                queue.retain(|m| matches(&subs, m));
+            }
+            SubOp::Unsubscribe(t) => {
+                if let Some(n) = subs.get_mut(&t) {
+                    *n -= 1;
+                    if *n == 0 {
+                        subs.remove(&t);
+                    }
+                }
+                set(&mut s, PatternOption::Unsubscribe(b(&t)));
+                queue.retain(|m| matches(&subs, m));
+            }
+            SubOp::Arrive(t) => {
+                if matches(&subs, &t) {
+                    queue.push(t.clone());
+                }
+                s.handle_traffic(now(), P1, Traffic::Message(msg![t]));
+            }
+            SubOp::Recv => {
+                let expected = (!queue.is_empty()).then(|| queue.remove(0));
+                let got = s.recv(now()).ok().map(|m| m.frames()[0].to_vec());
+                if got != expected {
+                    return false;
+                }
+            }
+        }
+        if s.is_readable() == queue.is_empty() {
+            return false;
+        }
+    }
+    true
+}
+
+#[test]
+fn sub_filter_property() {
+    QuickCheck::new()
+        .tests(300)
+        .rng(Gen::new(60))
+        .quickcheck(sub_delivers_exactly_the_matching_messages as fn(bool, Vec<SubOp>) -> bool);
+}
