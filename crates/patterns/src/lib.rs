@@ -24,6 +24,74 @@
 //! 6. Call [`Pattern::handle_timeout`] at or after [`Pattern::poll_timeout`].
 //!
 //! Readiness for the user is read with [`Pattern::is_readable`] and [`Pattern::is_writable`].
+//!
+//! Build a machine with [`new_pattern`], or [`new_pattern_with`] to seed the counters libzmq
+//! starts at random ([`PatternConfig`]). There are no timers: [`Pattern::poll_timeout`] is
+//! always `None`.
+//!
+//! ## What each socket type does
+//!
+//! Every machine follows libzmq 4.3's `*_t` class of the same name (read from its source), and
+//! the RFC where they agree; where they differ, libzmq wins and the module says so.
+//!
+//! | type | send | receive | options beyond SNDHWM, RCVHWM, CONFLATE, INVERT_MATCHING |
+//! | --- | --- | --- | --- |
+//! | REQ | `["", body…]` round-robin to a peer with room; strict alternation | reply from the asked peer only, delimiter stripped | REQ_RELAXED, REQ_CORRELATE, PROBE_ROUTER |
+//! | REP | reply to the asker with its envelope; lost if it is gone | fair-queued, envelope stripped | ROUTER_MANDATORY, ROUTER_HANDOVER, PROBE_ROUTER (inherited, as libzmq) |
+//! | DEALER | round-robin to a peer with room, else WouldBlock | fair-queued | PROBE_ROUTER |
+//! | ROUTER | by first frame, O(1); unroutable or full: dropped, or HostUnreachable / WouldBlock | fair-queued, routing id prepended | ROUTER_MANDATORY, ROUTER_HANDOVER, PROBE_ROUTER |
+//! | PUB | fan-out by prefix; full subscribers lose it | NotSupported | XPUB_* (inherited, as libzmq) |
+//! | XPUB | as PUB | (un)subscriptions as `0x01/0x00 + topic`, upstream messages | XPUB_VERBOSE, _VERBOSER, _NODROP, _MANUAL, _MANUAL_LAST_VALUE, _WELCOME_MSG, SUBSCRIBE/UNSUBSCRIBE (manual) |
+//! | SUB | NotSupported | fair-queued, filtered by prefix | SUBSCRIBE, UNSUBSCRIBE |
+//! | XSUB | `0x01/0x00 + topic` subscribe, other messages upstream to all | fair-queued, unfiltered | — |
+//! | PUSH | round-robin to a peer with room, else WouldBlock | NotSupported | — |
+//! | PULL | NotSupported | fair-queued | — |
+//! | PAIR | to the one peer, else WouldBlock | from the one peer | — |
+//! | STREAM | `[id, data]`; `[id, ""]` closes | `[id, data]`; `[id, ""]` on connect/disconnect | STREAM_NOTIFY |
+//! | SERVER | single frame, by `Msg::routing_id` | single frame, `Msg::routing_id` set | — |
+//! | CLIENT | single frame, round-robin | single frame, fair-queued | — |
+//! | RADIO | `[group, body]` to dishes that joined | NotSupported | XPUB_NODROP |
+//! | DISH | NotSupported | `[group, body]` of joined groups | JOIN, LEAVE |
+//! | GATHER | NotSupported | single frame, fair-queued | — |
+//! | SCATTER | single frame, round-robin | NotSupported | — |
+//! | PEER | as SERVER; ids known at connect time | as SERVER | — |
+//! | CHANNEL | single frame, to the one peer | single frame | — |
+//! | DGRAM | not implemented ([`UnsupportedSocketType`]) | | |
+//!
+//! An option that does not fit the type is refused with [`OptionError::NotApplicable`]
+//! (EINVAL), as libzmq refuses it; SNDHWM, RCVHWM, CONFLATE and INVERT_MATCHING are generic
+//! in libzmq and accepted by every type. CONFLATE takes effect on DEALER, PULL, PUSH, PUB and
+//! SUB only (libzmq's `get_effective_conflate_option`). IMMEDIATE needs nothing here: the
+//! driver then attaches a connecting peer only after its handshake.
+//!
+//! ## Shared building blocks
+//!
+//! * a double queue per peer with libzmq's flow control: full at the HWM (0 = no limit),
+//!   writable again once the other side has read the low-water mark, `(hwm + 1) / 2`
+//!   messages (`pipe_t`); an inbound queue at its HWM makes [`Pattern::can_receive_from`]
+//!   false until [`Action::ResumeReceive`];
+//! * a fair-queue, a load-balancer and a distributor with libzmq's array-swap algorithms
+//!   (`fq_t`, `lb_t`, `dist_t`), so the order of service is libzmq's, each step O(1);
+//! * a compressed (radix) trie for subscriptions, without recursion, whose cost follows the
+//!   longest matching subscription, not the number of subscriptions.
+//!
+//! ## Where this differs from libzmq
+//!
+//! Messages are whole at this API, so libzmq's multipart corner cases (partial sends, MORE
+//! flags mixing subscriptions and data) do not arise. Beyond that:
+//!
+//! * checks libzmq makes when the application receives (REQ's reply pipe and request id, REP's
+//!   envelope, SUB's and DISH's filters, the single-frame rule of the draft types) are made
+//!   when the message arrives, with the same state, so [`Pattern::is_readable`] is exact; an
+//!   unsubscribe or leave also drops the queued messages it no longer matches;
+//! * a peer announcing a ROUTER routing id already in use is refused
+//!   ([`AttachError::DuplicateRoutingId`]) where libzmq leaves its pipe unidentified and
+//!   unread; generated ids never collide with announced ones (libzmq asserts);
+//! * REP routes the reply when it is sent, not when the request is received, and drops it
+//!   silently even under ROUTER_MANDATORY (libzmq asserts there);
+//! * STREAM takes exactly `[id, data]` (else InvalidMessage);
+//! * a subscriber's `hiccup` on reconnect also reactivates a pipe that was full, which libzmq
+//!   forgets to do.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
