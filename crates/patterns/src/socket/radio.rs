@@ -51,7 +51,7 @@ impl Radio {
             .entry(Bytes::copy_from_slice(group))
             .or_default();
         match members.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, n)) => *n += 1,
+            Some((_, n)) => *n = n.saturating_add(1),
             None => {
                 members.push((key, 1));
                 self.by_peer

@@ -417,3 +417,27 @@ fn xsub_does_not_filter_and_drops_upstream_traffic_for_a_full_publisher() {
     send(&mut s, msg![b"2"]); // full: lost, the sender does not block
     assert_eq!(to_peer(&mut s, P1), vec![Traffic::Message(msg![b"1"])]);
 }
+
+#[test]
+fn pub_matches_64k_topics_against_10k_subscriptions() {
+    // Matching walks the topic once, however many subscriptions there are, and nothing
+    // recurses per octet: a 1 MiB subscription is as safe as a short one.
+    let mut s = socket(SocketType::Pub);
+    attach(&mut s, P1, SocketType::Sub);
+    attach(&mut s, P2, SocketType::Sub);
+    for i in 0..10_000u32 {
+        subscribe(&mut s, P1, format!("topic/{i}/").as_bytes());
+    }
+    let mut long = vec![b'z'; 64 * 1024];
+    subscribe(&mut s, P2, &long[..32 * 1024]);
+    subscribe(&mut s, P2, &vec![b'z'; 1 << 20]);
+    send(&mut s, Msg::single(long.clone()));
+    assert!(to_peer(&mut s, P1).is_empty());
+    assert_eq!(to_peer(&mut s, P2).len(), 1);
+    long[..8].copy_from_slice(b"topic/7/");
+    send(&mut s, Msg::single(long));
+    assert_eq!(to_peer(&mut s, P1).len(), 1);
+    assert!(to_peer(&mut s, P2).is_empty());
+    s.handle_peer_detached(now(), P2);
+    s.handle_peer_detached(now(), P1);
+}
