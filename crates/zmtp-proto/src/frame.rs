@@ -216,7 +216,7 @@ impl FrameDecoder {
     /// Decodes one frame from the front of `rx`. On [`Decoded::Complete`] the frame's octets
     /// (`consumed` of them) have been removed from `rx` and its body shares `rx`'s memory; on
     /// [`Decoded::Incomplete`] `rx` is untouched. Errors leave `rx` untouched too.
-    #[inline]
+    #[inline(always)]
     pub fn decode(&mut self, rx: &mut BytesMut) -> Result<Decoded<Frame>, DecodeError> {
         let (raw, header_len) = match parse::frame_header(rx)? {
             Decoded::Complete { value, consumed } => (value, consumed),

@@ -28,6 +28,7 @@ impl Msg {
     }
 
     /// A single-frame message.
+    #[inline]
     pub fn single(frame: impl Into<Bytes>) -> Self {
         let mut frames = SmallVec::new();
         frames.push(frame.into());
@@ -52,16 +53,19 @@ impl Msg {
     }
 
     /// The frames, in order.
+    #[inline]
     pub fn frames(&self) -> &[Bytes] {
         &self.frames
     }
 
     /// Number of frames.
+    #[inline]
     pub fn len(&self) -> usize {
         self.frames.len()
     }
 
     /// True when the message has no frames.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }
@@ -72,6 +76,7 @@ impl Msg {
     }
 
     /// Appends a frame.
+    #[inline]
     pub fn push_back(&mut self, frame: impl Into<Bytes>) {
         self.frames.push(frame.into());
     }

@@ -148,10 +148,10 @@ pub(crate) struct RawHeader {
 
 /// Parses a frame header. Checks the reserved bits and the 2^63 bound; the caller checks any
 /// configured maximum.
-#[inline]
+#[inline(always)]
 pub(crate) fn frame_header(buf: &[u8]) -> Result<Decoded<RawHeader>, DecodeError> {
     // The hot path: a short frame whose two header octets are here. nom's general parser
-    // below handles everything else.
+    // handles everything else.
     if let [flags, len, ..] = *buf {
         if flags & (FLAGS_RESERVED | FLAG_LONG) == 0 {
             return Ok(Decoded::Complete {
@@ -163,6 +163,12 @@ pub(crate) fn frame_header(buf: &[u8]) -> Result<Decoded<RawHeader>, DecodeError
             });
         }
     }
+    frame_header_general(buf)
+}
+
+/// [`frame_header`] for long frames, reserved bits and short input.
+#[inline(never)]
+fn frame_header_general(buf: &[u8]) -> Result<Decoded<RawHeader>, DecodeError> {
     let Ok((_, flags)) = snum::be_u8::<_, NomError<'_>>(buf) else {
         return Ok(Decoded::Incomplete { needed: 2 });
     };

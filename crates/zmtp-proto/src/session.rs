@@ -229,6 +229,8 @@ struct Heartbeat {
 #[derive(Debug)]
 pub struct Session {
     socket_type: SocketType,
+    /// PUB or XPUB: single-frame messages starting with 0x01/0x00 are subscriptions.
+    reads_subscriptions: bool,
     mechanism_name: MechanismName,
     as_server: bool,
     local_metadata: Properties,
@@ -305,6 +307,7 @@ impl Session {
         greeting::encode_signature(out.staging_mut(), id_len + 1);
         Self {
             socket_type: config.socket_type,
+            reads_subscriptions: matches!(config.socket_type, SocketType::Pub | SocketType::XPub),
             mechanism_name: config.mechanism.name(),
             as_server: config.mechanism.as_server(),
             local_metadata,
@@ -384,10 +387,54 @@ impl Session {
     /// time (backpressure) and resume later.
     ///
     /// Received bytes count as a sign of life for the heartbeat timers.
+    #[inline(always)]
     pub fn poll_event(
         &mut self,
         now: Instant,
         rx: &mut BytesMut,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        if rx.len() > self.rx_left {
+            self.note_alive();
+        }
+        // The hot path: a single-frame message in the traffic phase, built right where it is
+        // returned. Everything else (a closed session is never in Traffic) takes the slow path.
+        if self.phase == Phase::Traffic
+            && self.transparent
+            && !self.reads_subscriptions
+            && self.partial.is_empty()
+        {
+            match self.decoder.decode(rx) {
+                Ok(Decoded::Complete { value, .. }) if !value.command && !value.more => {
+                    self.note_alive();
+                    self.rx_left = rx.len();
+                    return Ok(Some(SessionEvent::Traffic(Traffic::Message(Msg::single(
+                        value.body,
+                    )))));
+                }
+                Ok(Decoded::Complete { value, .. }) => {
+                    return self.poll_event_slow(now, rx, Some(value));
+                }
+                Ok(Decoded::Incomplete { .. }) => {
+                    self.rx_left = rx.len();
+                    return Ok(None);
+                }
+                Err(err) => {
+                    self.rx_left = rx.len();
+                    return Err(self.fail(err.into()));
+                }
+            }
+        }
+        self.poll_event_slow(now, rx, None)
+    }
+
+    /// Everything but the hot path of [`Session::poll_event`]; `first` is a traffic frame the
+    /// hot path already decoded.
+    #[inline(never)]
+    fn poll_event_slow(
+        &mut self,
+        now: Instant,
+        rx: &mut BytesMut,
+        first: Option<Frame>,
     ) -> Result<Option<SessionEvent>, SessionError> {
         if let Some(err) = &self.error {
             return Err(err.clone());
@@ -395,10 +442,14 @@ impl Session {
         if let Some(event) = self.pending_event.take() {
             return Ok(Some(event));
         }
-        if rx.len() > self.rx_left {
-            self.note_alive();
-        }
-        let result = self.decode_event(now, rx);
+        let result = match first {
+            Some(frame) => match self.traffic_frame(now, frame) {
+                Ok(Some(event)) => Ok(Some(event)),
+                Ok(None) => self.decode_event(now, rx),
+                Err(err) => Err(err),
+            },
+            None => self.decode_event(now, rx),
+        };
         self.rx_left = rx.len();
         result.map_err(|err| self.fail(err))
     }
@@ -670,7 +721,7 @@ impl Session {
         }
     }
 
-    /// The traffic loop: the hot path.
+    /// The traffic loop.
     fn decode_traffic(
         &mut self,
         now: Instant,
@@ -681,41 +732,47 @@ impl Session {
                 Decoded::Complete { value, .. } => value,
                 Decoded::Incomplete { .. } => return Ok(None),
             };
-            let frame = if self.transparent {
-                frame
-            } else {
-                self.mechanism.decode_frame(frame)?
-            };
-            // Every frame is a sign of life; a PING below may re-arm its TTL.
-            self.note_alive();
-            if frame.command {
-                if let Some(event) = self.traffic_command(now, frame.body)? {
-                    return Ok(Some(event));
-                }
-                continue;
-            }
-            if frame.more {
-                self.partial.push_back(frame.body);
-                continue;
-            }
-            let msg = if self.partial.is_empty() {
-                Msg::single(frame.body)
-            } else {
-                let mut msg = std::mem::take(&mut self.partial);
-                msg.push_back(frame.body);
-                msg
-            };
-            if let Some(traffic) = self.incoming_message(msg) {
-                return Ok(Some(SessionEvent::Traffic(traffic)));
+            if let Some(event) = self.traffic_frame(now, frame)? {
+                return Ok(Some(event));
             }
         }
+    }
+
+    /// One frame after the handshake; the event it completes, if any.
+    fn traffic_frame(
+        &mut self,
+        now: Instant,
+        frame: Frame,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        let frame = if self.transparent {
+            frame
+        } else {
+            self.mechanism.decode_frame(frame)?
+        };
+        // Every frame is a sign of life; a PING below may re-arm its TTL.
+        self.note_alive();
+        if frame.command {
+            return self.traffic_command(now, frame.body);
+        }
+        if frame.more {
+            self.partial.push_back(frame.body);
+            return Ok(None);
+        }
+        let msg = if self.partial.is_empty() {
+            Msg::single(frame.body)
+        } else {
+            let mut msg = std::mem::take(&mut self.partial);
+            msg.push_back(frame.body);
+            msg
+        };
+        Ok(self.incoming_message(msg).map(SessionEvent::Traffic))
     }
 
     /// A whole message from the peer. PUB and XPUB read single-frame messages starting with
     /// 0x01/0x00 as subscriptions (ZMTP 3.0 peers and libzmq's XSUB send them so); PUB drops
     /// every other message, as libzmq's does.
     fn incoming_message(&self, msg: Msg) -> Option<Traffic> {
-        if !matches!(self.socket_type, SocketType::Pub | SocketType::XPub) {
+        if !self.reads_subscriptions {
             return Some(Traffic::Message(msg));
         }
         if let [frame] = msg.frames() {
