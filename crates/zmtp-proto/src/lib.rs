@@ -47,6 +47,35 @@
 //! may be queued for the peer, see [`SessionError::sends_error_command`]), write it, and close the
 //! connection. The session stays closed; every later call reports the same error.
 
+//!
+//! ## Wire behaviour, and where it follows libzmq 4.3 rather than the letter of the RFCs
+//!
+//! * The greeting leaves in libzmq's three steps: the 10-octet signature (padding = routing id
+//!   length + 1, RFC 37's pseudo-signature), the major version once the peer's signature is in,
+//!   the remaining 53 octets once the peer's major version is in. The peer's greeting is
+//!   accepted in any chunking. ZMTP 1.0 and 2.0 peers are refused as soon as their first
+//!   octets give them away, whatever the mechanism (RFC 37 "Security Considerations").
+//! * The as-server octet is 1 for a PLAIN server (RFC 24) and 0 otherwise; it is never required
+//!   of a peer (libzmq 4.3 always sends 0).
+//! * READY carries `Socket-Type`, then `Identity` for REQ, DEALER and ROUTER only, then the
+//!   `X-` properties sorted by name, exactly as libzmq builds it.
+//! * Nothing but handshake commands leaves before the peer's READY has arrived:
+//!   [`Session::send`] refuses until [`SessionEvent::Ready`].
+//! * Subscriptions go as SUBSCRIBE/CANCEL to ZMTP 3.1 peers and as 0x01/0x00-prefixed data
+//!   frames to ZMTP 3.0 peers; PUB and XPUB accept both forms. We send PINGs only to 3.1 peers
+//!   but answer every PING, with one PONG per burst (libzmq keeps a single pending PONG).
+//! * A socket-type mismatch sends ERROR ("Invalid socket type") before closing, as RFC 23 asks
+//!   (libzmq closes silently); a denied authentication sends the ZAP status code as the ERROR
+//!   reason, and nothing for 300, as libzmq does.
+//! * Receiving is strict where the grammar is unambiguous (reserved flag bits, command names of
+//!   ALPHA, property structure, PLAIN HELLO and WELCOME shapes, mechanism names) and lenient
+//!   where libzmq is (MORE on a command, octets after an ERROR reason, as-server values,
+//!   unknown or handshake commands after the handshake, PING contexts over 16 octets).
+//! * Memory is bounded by what arrives, never by what is announced. With a maximum message
+//!   size, a message may also not hold more than `max / 32` frames (at least 128), and a READY
+//!   no more than [`MAX_PROPERTIES`] properties: limits libzmq does not have, which keep an
+//!   attacker from buying 32 octets of memory with 2 on the wire.
+
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -402,6 +402,7 @@ impl Session {
             && self.transparent
             && !self.reads_subscriptions
             && self.partial.is_empty()
+            && self.pending_event.is_none()
         {
             match self.decoder.decode(rx) {
                 Ok(Decoded::Complete { value, .. }) if !value.command && !value.more => {
