@@ -13,20 +13,36 @@ pub const ZERO_COPY_THRESHOLD: usize = 4096;
 /// Octets reserved at a time in the staging area.
 const STAGING_RESERVE: usize = 8 * 1024;
 
+/// One run of output: octets in the staging area, or a zero-copy chunk.
+#[derive(Debug)]
+enum Segment {
+    /// The next `len` octets of the staging area.
+    Staged(usize),
+    /// A body queued without copying.
+    Chunk(Bytes),
+}
+
 /// Bytes waiting to be written to the transport, in order.
 ///
 /// Append with [`TxBuf::put_slice`], [`TxBuf::put_bytes`] or through a session's
 /// `poll_transmit` / `send`; drain with [`TxBuf::io_slices`] (or [`TxBuf::chunk`]) and
 /// [`TxBuf::advance`] by what the transport accepted. Appending many messages before one
-/// write batches them; in steady state appending does not allocate.
+/// write batches them.
+///
+/// Copied octets all go to one contiguous staging area, never split, and large bodies are
+/// queued beside it as segments; once the transport has drained the buffer, the staging area
+/// is reused from its start, so in steady state appending does not allocate.
 #[derive(Debug, Default)]
 pub struct TxBuf {
-    /// Frozen chunks, oldest first, all before `staging`.
-    chunks: VecDeque<Bytes>,
-    /// Octets in `chunks`.
-    chunks_len: usize,
-    /// The contiguous tail, still being appended to.
+    /// Every copied octet still waiting, in order.
     staging: BytesMut,
+    /// The order of output: staged runs and chunks. Staged octets past the runs listed here
+    /// (written last, possibly through `staging_mut`) form an implicit final run.
+    segments: VecDeque<Segment>,
+    /// Octets of staging covered by `Segment::Staged` entries.
+    staged_listed: usize,
+    /// Octets in `Segment::Chunk` entries.
+    chunks_len: usize,
 }
 
 impl TxBuf {
@@ -38,9 +54,8 @@ impl TxBuf {
     /// An empty buffer whose staging area starts with `capacity` octets.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            chunks: VecDeque::new(),
-            chunks_len: 0,
             staging: BytesMut::with_capacity(capacity),
+            ..Self::default()
         }
     }
 
@@ -54,9 +69,14 @@ impl TxBuf {
         self.len() == 0
     }
 
+    /// Staged octets after the listed runs.
+    fn tail_len(&self) -> usize {
+        self.staging.len().saturating_sub(self.staged_listed)
+    }
+
     /// Number of separate chunks (what `io_slices` would fill without a limit).
     pub fn chunk_count(&self) -> usize {
-        self.chunks.len() + usize::from(!self.staging.is_empty())
+        self.segments.len() + usize::from(self.tail_len() > 0)
     }
 
     /// Copies `data` to the end.
@@ -72,26 +92,34 @@ impl TxBuf {
             self.put_slice(&data);
             return;
         }
-        if !self.staging.is_empty() {
-            let head = self.staging.split().freeze();
-            self.chunks_len += head.len();
-            self.chunks.push_back(head);
+        let tail = self.tail_len();
+        if tail > 0 {
+            self.segments.push_back(Segment::Staged(tail));
+            self.staged_listed += tail;
         }
         self.chunks_len += data.len();
-        self.chunks.push_back(data);
+        self.segments.push_back(Segment::Chunk(data));
     }
 
     /// Moves everything waiting in `other` to the end of this buffer, leaving `other` empty
-    /// (its allocation kept). Large chunks move without copying.
+    /// (its allocations kept). Large chunks move without copying.
     pub fn append(&mut self, other: &mut Self) {
-        for chunk in other.chunks.drain(..) {
-            self.put_bytes(chunk);
+        let mut at = 0;
+        for segment in other.segments.drain(..) {
+            match segment {
+                Segment::Staged(len) => {
+                    let run = other.staging.get(at..at + len).unwrap_or_default();
+                    self.reserve(run.len());
+                    self.staging.put_slice(run);
+                    at += len;
+                }
+                Segment::Chunk(chunk) => self.put_bytes(chunk),
+            }
         }
-        other.chunks_len = 0;
-        if !other.staging.is_empty() {
-            self.put_slice(&other.staging);
-            other.staging.clear();
-        }
+        let tail = other.staging.get(at..).unwrap_or_default();
+        self.reserve(tail.len());
+        self.staging.put_slice(tail);
+        other.clear();
     }
 
     /// The contiguous tail, for encoders that write through `BufMut` (for example
@@ -111,8 +139,9 @@ impl TxBuf {
 
     /// The first contiguous run of waiting octets (empty when nothing waits).
     pub fn chunk(&self) -> &[u8] {
-        match self.chunks.front() {
-            Some(first) => first,
+        match self.segments.front() {
+            Some(Segment::Staged(len)) => self.staging.get(..*len).unwrap_or_default(),
+            Some(Segment::Chunk(chunk)) => chunk,
             None => &self.staging,
         }
     }
@@ -120,10 +149,19 @@ impl TxBuf {
     /// Fills `out` with the waiting chunks, in order, for a vectored write; returns how many
     /// entries it filled (at most `out.len()`).
     pub fn io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        let staging = (!self.staging.is_empty()).then_some(&self.staging[..]);
-        let chunks = self.chunks.iter().map(|c| &c[..]).chain(staging);
+        let mut at = 0;
+        let listed = self.segments.iter().map(|segment| match segment {
+            Segment::Staged(len) => {
+                let run = self.staging.get(at..at + len).unwrap_or_default();
+                at += len;
+                run
+            }
+            Segment::Chunk(chunk) => &chunk[..],
+        });
+        let tail = self.staging.get(self.staged_listed..).unwrap_or_default();
+        let all = listed.chain((!tail.is_empty()).then_some(tail));
         let mut n = 0;
-        for (slot, chunk) in out.iter_mut().zip(chunks) {
+        for (slot, chunk) in out.iter_mut().zip(all) {
             *slot = IoSlice::new(chunk);
             n += 1;
         }
@@ -134,40 +172,56 @@ impl TxBuf {
     /// empties the buffer.
     pub fn advance(&mut self, mut n: usize) {
         while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
+            let Some(front) = self.segments.front_mut() else {
                 break;
             };
-            if n < front.len() {
-                front.advance(n);
-                self.chunks_len -= n;
-                return;
+            match front {
+                Segment::Staged(len) => {
+                    let k = n.min(*len);
+                    self.staging.advance(k);
+                    self.staged_listed -= k;
+                    *len -= k;
+                    n -= k;
+                    if *len > 0 {
+                        return;
+                    }
+                }
+                Segment::Chunk(chunk) => {
+                    let k = n.min(chunk.len());
+                    chunk.advance(k);
+                    self.chunks_len -= k;
+                    n -= k;
+                    if !chunk.is_empty() {
+                        return;
+                    }
+                }
             }
-            n -= front.len();
-            self.chunks_len -= front.len();
-            self.chunks.pop_front();
+            self.segments.pop_front();
         }
         let n = n.min(self.staging.len());
         self.staging.advance(n);
         if self.staging.is_empty() {
-            // Lets `reserve` reclaim the whole allocation once nothing else shares it.
+            // Lets `reserve` reuse the whole allocation from its start.
             self.staging.clear();
         }
     }
 
     /// Drops everything waiting.
     pub fn clear(&mut self) {
-        self.chunks.clear();
+        self.segments.clear();
+        self.staged_listed = 0;
         self.chunks_len = 0;
         self.staging.clear();
     }
 
-    /// Moves the whole contents into one `Vec` (tests and simple drivers).
+    /// Copies the whole contents into one `Vec` (tests and simple drivers).
     pub fn to_vec(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len());
-        for chunk in &self.chunks {
-            out.extend_from_slice(chunk);
+        let mut slices = vec![IoSlice::new(&[]); self.chunk_count()];
+        let n = self.io_slices(&mut slices);
+        for slice in slices.iter().take(n) {
+            out.extend_from_slice(slice);
         }
-        out.extend_from_slice(&self.staging);
         out
     }
 }
@@ -233,5 +287,85 @@ mod tests {
         assert_eq!(tx.chunk_count(), 1);
         assert_eq!(tx.chunk().len(), 300);
         assert_eq!(tx.to_vec().len(), 300);
+    }
+
+    /// One operation on a transmit buffer.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Slice(Vec<u8>),
+        Big(u8, u16),
+        Staging(Vec<u8>),
+        Advance(u16),
+        Append(Vec<u8>, u16),
+    }
+
+    impl quickcheck::Arbitrary for Op {
+        fn arbitrary(g: &mut quickcheck::Gen) -> Self {
+            match u8::arbitrary(g) % 5 {
+                0 => Self::Slice(Vec::arbitrary(g)),
+                1 => Self::Big(u8::arbitrary(g), u16::arbitrary(g) % 6000),
+                2 => Self::Staging(Vec::arbitrary(g)),
+                3 => Self::Advance(u16::arbitrary(g) % 9000),
+                _ => Self::Append(Vec::arbitrary(g), u16::arbitrary(g) % 6000),
+            }
+        }
+    }
+
+    use quickcheck::Arbitrary;
+
+    #[test]
+    fn any_sequence_of_appends_and_writes_keeps_the_byte_order() {
+        fn prop(ops: Vec<Op>) -> bool {
+            let mut tx = TxBuf::new();
+            let mut model: Vec<u8> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Slice(data) => {
+                        tx.put_slice(&data);
+                        model.extend_from_slice(&data);
+                    }
+                    Op::Big(byte, len) => {
+                        let data = vec![byte; usize::from(len)];
+                        tx.put_bytes(Bytes::from(data.clone()));
+                        model.extend_from_slice(&data);
+                    }
+                    Op::Staging(data) => {
+                        tx.staging_mut().put_slice(&data);
+                        model.extend_from_slice(&data);
+                    }
+                    Op::Advance(n) => {
+                        let n = usize::from(n);
+                        tx.advance(n);
+                        model.drain(..n.min(model.len()));
+                    }
+                    Op::Append(data, big) => {
+                        let mut other = TxBuf::new();
+                        other.put_slice(&data);
+                        other.put_bytes(Bytes::from(vec![9u8; usize::from(big)]));
+                        other.put_slice(&data);
+                        tx.append(&mut other);
+                        model.extend_from_slice(&data);
+                        model.extend(std::iter::repeat_n(9u8, usize::from(big)));
+                        model.extend_from_slice(&data);
+                        if !other.is_empty() {
+                            return false;
+                        }
+                    }
+                }
+                if tx.len() != model.len() || tx.to_vec() != model {
+                    return false;
+                }
+                let first = tx.chunk();
+                if model.get(..first.len()) != Some(first)
+                    || (first.is_empty() && !model.is_empty())
+                {
+                    return false;
+                }
+            }
+            true
+        }
+        quickcheck::QuickCheck::new()
+            .tests(300)
+            .quickcheck(prop as fn(Vec<Op>) -> bool);
     }
 }

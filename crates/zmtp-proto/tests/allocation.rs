@@ -21,9 +21,13 @@ thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
     static LARGEST: Cell<usize> = const { Cell::new(0) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
 }
 
 fn record(delta: isize, size: usize) {
+    if size > 0 {
+        let _ = COUNT.try_with(|count| count.set(count.get() + 1));
+    }
     let _ = LIVE.try_with(|live| {
         let now = live.get() + delta;
         live.set(now);
@@ -168,6 +172,39 @@ fn assert_bounded(what: &str, (peak, largest): (usize, usize)) {
     assert!(
         peak <= 2 * max + 32 * 1024,
         "{what}: {peak} octets live at the peak"
+    );
+}
+
+#[test]
+fn encoding_into_a_drained_txbuf_does_not_allocate() {
+    let now = origin();
+    let mut session = Session::new(now, config(false, false, None));
+    let mut rx = BytesMut::from(&handshake_prefix(false)[..]);
+    while let Ok(Some(_)) = session.poll_event(now, &mut rx) {}
+    assert!(session.is_ready());
+    let mut tx = TxBuf::new();
+    let small = Bytes::from(vec![1u8; 64]);
+    let large = Bytes::from(vec![2u8; 8192]);
+    let round = |session: &mut Session, tx: &mut TxBuf| {
+        for _ in 0..500 {
+            let msg = zmtp_proto::Msg::from_frames([small.clone(), small.clone(), large.clone()]);
+            let sent = session.send(zmtp_proto::Traffic::Message(msg), tx);
+            assert!(sent.is_ok());
+        }
+        // The transport writes everything.
+        tx.advance(tx.len());
+    };
+    // Warm up: the staging area and the chunk queue reach their working size.
+    round(&mut session, &mut tx);
+    round(&mut session, &mut tx);
+    let before = COUNT.with(Cell::get);
+    for _ in 0..10 {
+        round(&mut session, &mut tx);
+    }
+    assert_eq!(
+        COUNT.with(Cell::get) - before,
+        0,
+        "allocations in steady state"
     );
 }
 
