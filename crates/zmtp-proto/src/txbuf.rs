@@ -299,7 +299,7 @@ mod tests {
         Append(Vec<u8>, u16),
     }
 
-    impl quickcheck::Arbitrary for Op {
+    impl Arbitrary for Op {
         fn arbitrary(g: &mut quickcheck::Gen) -> Self {
             match u8::arbitrary(g) % 5 {
                 0 => Self::Slice(Vec::arbitrary(g)),
