@@ -252,8 +252,9 @@ impl FrameDecoder {
                 needed: body_len - available,
             });
         }
-        rx.advance(header_len);
-        let body = rx.split_to(body_len).freeze();
+        // One cut for header and body, then skip the header: cheaper than two cuts.
+        let mut body = rx.split_to(header_len + body_len).freeze();
+        body.advance(header_len);
         if !command {
             self.msg_len = if more { msg_len } else { 0 };
             self.msg_frames = if more { msg_frames } else { 0 };
