@@ -1478,3 +1478,12 @@ fn arbitrary_bytes_never_panic_any_session() {
         .tests(1000)
         .quickcheck(prop as fn(Role, bool, Vec<u8>, Vec<usize>) -> bool);
 }
+
+#[test]
+fn sessions_and_buffers_can_move_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Session>();
+    assert_send_sync::<TxBuf>();
+    assert_send_sync::<SessionEvent>();
+    assert_send_sync::<SessionError>();
+}
