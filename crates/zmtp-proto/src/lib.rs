@@ -62,7 +62,8 @@
 //! * Nothing but handshake commands leaves before the peer's READY has arrived:
 //!   [`Session::send`] refuses until [`SessionEvent::Ready`].
 //! * Subscriptions go as SUBSCRIBE/CANCEL to ZMTP 3.1 peers and as 0x01/0x00-prefixed data
-//!   frames to ZMTP 3.0 peers; PUB and XPUB accept both forms. We send PINGs only to 3.1 peers
+//!   frames to ZMTP 3.0 peers; PUB and XPUB accept both forms (PUB drops other single-frame
+//!   messages, as libzmq does). We send PINGs only to 3.1 peers
 //!   but answer every PING, with one PONG per burst (libzmq keeps a single pending PONG).
 //! * A socket-type mismatch sends ERROR ("Invalid socket type") before closing, as RFC 23 asks
 //!   (libzmq closes silently); a denied authentication sends the ZAP status code as the ERROR

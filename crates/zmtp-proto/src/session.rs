@@ -770,20 +770,22 @@ impl Session {
     }
 
     /// A whole message from the peer. PUB and XPUB read single-frame messages starting with
-    /// 0x01/0x00 as subscriptions (ZMTP 3.0 peers and libzmq's XSUB send them so); PUB drops
-    /// every other message, as libzmq's does.
+    /// 0x01/0x00 as subscriptions (ZMTP 3.0 peers and libzmq's XSUB send them so). PUB drops
+    /// the other single-frame messages, as libzmq's does, but hands multipart ones up: libzmq
+    /// also reads subscriptions from their frames, which is the pattern's business.
     fn incoming_message(&self, msg: Msg) -> Option<Traffic> {
         if !self.reads_subscriptions {
             return Some(Traffic::Message(msg));
         }
         if let [frame] = msg.frames() {
-            match frame.first() {
-                Some(1) => return Some(Traffic::Subscribe(frame.slice(1..))),
-                Some(0) => return Some(Traffic::Cancel(frame.slice(1..))),
-                _ => {}
-            }
+            return match frame.first() {
+                Some(1) => Some(Traffic::Subscribe(frame.slice(1..))),
+                Some(0) => Some(Traffic::Cancel(frame.slice(1..))),
+                _ if self.socket_type == SocketType::Pub => None,
+                _ => Some(Traffic::Message(msg)),
+            };
         }
-        (self.socket_type == SocketType::XPub).then_some(Traffic::Message(msg))
+        Some(Traffic::Message(msg))
     }
 
     /// A command after the handshake.

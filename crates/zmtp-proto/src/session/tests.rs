@@ -915,7 +915,7 @@ fn subscriptions_go_as_data_frames_to_zmtp_3_0_peers_rfc23() {
 }
 
 #[test]
-fn pub_accepts_subscriptions_in_both_forms_and_drops_other_messages() {
+fn pub_accepts_subscriptions_in_both_forms_and_drops_other_single_frames() {
     let (mut peer, now) = ready_with_scripted_peer(null(SocketType::Pub), SocketType::Sub, 1);
     let mut input = command_bytes(&Command::Subscribe {
         topic: Bytes::from_static(b"A"),
@@ -923,7 +923,7 @@ fn pub_accepts_subscriptions_in_both_forms_and_drops_other_messages() {
     input.extend_from_slice(b"\x00\x02\x01B"); // 3.0-style subscribe
     input.extend_from_slice(b"\x00\x02\x00B"); // 3.0-style cancel
     input.extend_from_slice(b"\x00\x02hi"); // not a subscription: PUB drops it
-    input.extend_from_slice(b"\x01\x02\x01C\x00\x01x"); // multipart: not a subscription
+    input.extend_from_slice(b"\x01\x02\x01C\x00\x01x"); // multipart: for the pattern
     input.extend_from_slice(&command_bytes(&Command::Cancel {
         topic: Bytes::from_static(b"A"),
     }));
@@ -934,6 +934,7 @@ fn pub_accepts_subscriptions_in_both_forms_and_drops_other_messages() {
             Traffic::Subscribe(Bytes::from_static(b"A")),
             Traffic::Subscribe(Bytes::from_static(b"B")),
             Traffic::Cancel(Bytes::from_static(b"B")),
+            Traffic::Message(msg![b"\x01C", b"x"]),
             Traffic::Cancel(Bytes::from_static(b"A")),
         ]
     );
