@@ -853,14 +853,20 @@ impl Session {
         }
     }
 
-    fn send_message(&mut self, msg: Msg, tx: &mut TxBuf) {
+    #[inline]
+    fn send_message(&mut self, mut msg: Msg, tx: &mut TxBuf) {
         let count = msg.len();
+        if self.transparent && count == 1 {
+            // The common single-frame case, without moving the message into an iterator.
+            if let Some(body) = msg.pop_back() {
+                put_frame(tx, false, body);
+            }
+            return;
+        }
         for (i, body) in msg.into_frames().enumerate() {
             let more = i + 1 < count;
             if self.transparent {
-                tx.reserve(9 + body.len().min(crate::txbuf::ZERO_COPY_THRESHOLD));
-                put_header(tx.staging_mut(), more, false, body.len());
-                tx.put_bytes(body);
+                put_frame(tx, more, body);
             } else {
                 self.mechanism.encode_frame(Frame::message(body, more), tx);
             }
@@ -881,6 +887,21 @@ impl Session {
         body.put_u8(u8::from(subscribe));
         body.put_slice(&topic);
         self.send_message(Msg::single(body.freeze()), tx);
+    }
+}
+
+/// Writes one message frame: header and body copied into the staging area, or the header
+/// there and a large body queued beside it without copying.
+#[inline]
+fn put_frame(tx: &mut TxBuf, more: bool, body: Bytes) {
+    if body.len() < crate::txbuf::ZERO_COPY_THRESHOLD {
+        tx.reserve(2 + body.len());
+        put_header(tx.staging_mut(), more, false, body.len());
+        tx.staging_mut().put_slice(&body);
+    } else {
+        tx.reserve(9);
+        put_header(tx.staging_mut(), more, false, body.len());
+        tx.put_bytes(body);
     }
 }
 
