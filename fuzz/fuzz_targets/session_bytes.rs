@@ -65,9 +65,16 @@ fuzz_target!(|data: &[u8]| {
     // A valid start, so that arbitrary bytes also land in the handshake and traffic phases.
     let mut stream = Vec::new();
     if flags & 0x01 != 0 {
-        let mechanism = if plain { MechanismName::PLAIN } else { MechanismName::NULL };
+        let mechanism = if plain {
+            MechanismName::PLAIN
+        } else {
+            MechanismName::NULL
+        };
         Greeting {
-            version: zmtp_proto::Version { major: 3, minor: flags >> 7 },
+            version: zmtp_proto::Version {
+                major: 3,
+                minor: flags >> 7,
+            },
             mechanism,
             as_server: !server && plain,
         }
@@ -112,9 +119,14 @@ fuzz_target!(|data: &[u8]| {
             match session.poll_event(now, &mut rx) {
                 Ok(Some(SessionEvent::Authenticate(_))) => {
                     let result = if flags & 0x04 != 0 {
-                        AuthResult::Deny { status_code: 400, reason: Bytes::from_static(b"no") }
+                        AuthResult::Deny {
+                            status_code: 400,
+                            reason: Bytes::from_static(b"no"),
+                        }
                     } else {
-                        AuthResult::Allow { user_id: Bytes::from_static(b"user") }
+                        AuthResult::Allow {
+                            user_id: Bytes::from_static(b"user"),
+                        }
                     };
                     session.handle_auth(now, result);
                 }
@@ -122,7 +134,10 @@ fuzz_target!(|data: &[u8]| {
                     assert!(!was_ready);
                     assert!(session.is_ready());
                     assert!(socket_type.is_compatible_with(handshake.socket_type));
-                    let _ = session.send(Traffic::Message(Msg::single(Bytes::from_static(b"hi"))), &mut tx);
+                    let _ = session.send(
+                        Traffic::Message(Msg::single(Bytes::from_static(b"hi"))),
+                        &mut tx,
+                    );
                     let _ = session.send(Traffic::Subscribe(Bytes::from_static(b"t")), &mut tx);
                 }
                 Ok(Some(SessionEvent::Traffic(_))) => assert!(session.is_ready()),
@@ -137,7 +152,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         if closed_with.is_none() && !session.is_ready() {
-            let refused = session.send(Traffic::Message(Msg::single(Bytes::from_static(b"x"))), &mut tx);
+            let refused = session.send(
+                Traffic::Message(Msg::single(Bytes::from_static(b"x"))),
+                &mut tx,
+            );
             assert!(refused.is_err(), "send before Ready must be refused");
         }
         now += Duration::from_millis(step as u64 % 40);
