@@ -1488,3 +1488,61 @@ fn sessions_and_buffers_can_move_between_threads() {
     assert_send_sync::<SessionEvent>();
     assert_send_sync::<SessionError>();
 }
+
+#[test]
+fn plain_client_refuses_ready_before_welcome_rfc24() {
+    let now = origin();
+    let mut client = Peer::new(now, plain_client(SocketType::Req, b"u", b"p"));
+    let mut input = greeting_bytes(MechanismName::PLAIN, 1, true);
+    input.extend_from_slice(&ready_bytes(SocketType::Rep));
+    client.feed(now, &input);
+    assert_eq!(
+        client.error,
+        Some(SessionError::PeerMisbehaved(
+            Misbehaviour::UnexpectedCommand {
+                name: Bytes::from_static(b"READY")
+            }
+        ))
+    );
+}
+
+#[test]
+fn plain_server_refuses_initiate_before_hello_rfc24() {
+    let now = origin();
+    let mut server = Peer::new(now, plain_server(SocketType::Rep));
+    let mut input = greeting_bytes(MechanismName::PLAIN, 1, false);
+    input.extend_from_slice(&command_bytes(&Command::Initiate {
+        properties: Properties::new(),
+    }));
+    server.feed(now, &input);
+    assert_eq!(
+        server.error,
+        Some(SessionError::PeerMisbehaved(
+            Misbehaviour::UnexpectedCommand {
+                name: Bytes::from_static(b"INITIATE")
+            }
+        ))
+    );
+    assert_eq!(
+        server.session.handshake_failure(),
+        Some(HandshakeFailure::Protocol(ProtocolError::UnexpectedCommand))
+    );
+}
+
+#[test]
+fn max_msg_size_also_applies_to_handshake_commands_like_libzmq() {
+    let now = origin();
+    let mut config = null(SocketType::Dealer);
+    config.max_msg_size = Some(16);
+    let mut peer = Peer::new(now, config);
+    let mut input = greeting_bytes(MechanismName::NULL, 1, false);
+    input.extend_from_slice(&ready_bytes(SocketType::Router));
+    peer.feed(now, &input);
+    assert_eq!(
+        peer.error,
+        Some(SessionError::Malformed(DecodeError::FrameTooLarge {
+            len: 28,
+            max: 16
+        }))
+    );
+}
