@@ -1,0 +1,209 @@
+//! The state one socket shares between its user's thread and its I/O thread.
+//!
+//! A socket's pattern machine, its peers and its options live in one [`SocketState`] behind a
+//! mutex. Whoever calls into the machine (the user sending or receiving, the I/O thread
+//! delivering traffic) holds the lock only for that call, then turns the machine's actions
+//! into [`Effect`]s and runs them after unlocking, so no thread ever holds two sockets' locks.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use patterns::{Action, Pattern, PeerId};
+use slab::Slab;
+use zmtp_proto::{Msg, SocketType};
+
+use crate::inproc::{InprocLink, Side};
+use crate::io::{ConnRef, IoCommand, IoShared};
+use crate::options::SocketOptions;
+use crate::poll::Watchers;
+
+static NEXT_SOCKET_ID: AtomicU64 = AtomicU64::new(1);
+
+/// What a socket's user handle and its I/O thread share.
+pub(crate) struct SocketShared {
+    pub id: u64,
+    pub socket_type: SocketType,
+    pub io: Arc<IoShared>,
+    state: Mutex<SocketState>,
+    /// Signalled when the socket may have become readable or writable, or was terminated.
+    pub cond: Condvar,
+}
+
+impl std::fmt::Debug for SocketShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketShared")
+            .field("id", &self.id)
+            .field("socket_type", &self.socket_type)
+            .finish()
+    }
+}
+
+/// Everything behind the socket's lock.
+pub(crate) struct SocketState {
+    pub pattern: Box<dyn Pattern>,
+    pub peers: Slab<PeerSlot>,
+    pub options: SocketOptions,
+    /// Threads blocked in send or recv on this socket.
+    pub blocked: u32,
+    /// Set by `Context::term` (ETERM for every later call).
+    pub terminated: bool,
+    /// Set when the user closed the socket.
+    pub closed: bool,
+    /// The remaining frames of a message received frame by frame.
+    pub rx_partial: VecDeque<Bytes>,
+    /// The message the received frames came from (for metadata and routing id).
+    pub rx_current: Option<Msg>,
+    /// Frames sent with SNDMORE, waiting for the last one.
+    pub tx_partial: Option<Msg>,
+    /// Pollers waiting for this socket's readiness.
+    pub watchers: Watchers,
+}
+
+/// One peer of a socket: how its traffic leaves the process.
+#[derive(Debug)]
+pub(crate) struct PeerSlot {
+    pub link: PeerLink,
+    /// The I/O side knows this peer has traffic queued (a flush is pending or under way).
+    pub tx_scheduled: bool,
+    /// For the pipe of a `connect`, the connecter that owns it (0 otherwise): reconnections
+    /// find their pipe by this, never by a slot number alone that may have been reused.
+    pub owner: u64,
+}
+
+/// Where a peer's traffic goes.
+#[derive(Debug)]
+pub(crate) enum PeerLink {
+    /// A tcp or ipc connection owned by the socket's I/O thread; `None` while no connection
+    /// is up (a connecting socket queues meanwhile).
+    Conn(Option<ConnRef>),
+    /// Another socket in this process.
+    Inproc(Arc<InprocLink>, Side),
+    /// An inproc connect waiting for the endpoint to be bound.
+    InprocPending,
+}
+
+/// Work that follows from a machine's actions, done once the socket's lock is released.
+#[derive(Debug)]
+pub(crate) enum Effect {
+    Io(Arc<IoShared>, IoCommand),
+    InprocTransfer(Arc<InprocLink>, Side),
+    InprocDetach(Arc<InprocLink>, Side),
+}
+
+impl SocketShared {
+    pub fn new(
+        socket_type: SocketType,
+        pattern: Box<dyn Pattern>,
+        options: SocketOptions,
+        io: Arc<IoShared>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
+            socket_type,
+            io,
+            state: Mutex::new(SocketState {
+                pattern,
+                peers: Slab::new(),
+                options,
+                blocked: 0,
+                terminated: false,
+                closed: false,
+                rx_partial: VecDeque::new(),
+                rx_current: None,
+                tx_partial: None,
+                watchers: Watchers::default(),
+            }),
+            cond: Condvar::new(),
+        })
+    }
+
+    /// Locks the state. A panic while locked poisons nothing we rely on: the state is
+    /// consistent between machine calls, so a poisoned lock is taken over.
+    pub fn lock(&self) -> MutexGuard<'_, SocketState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Turns the machine's pending actions into effects and wakes whoever waits on the
+    /// socket. Call with the lock held, after every call into the machine.
+    pub fn after_change(&self, state: &mut SocketState, effects: &mut Vec<Effect>) {
+        while let Some(action) = state.pattern.poll_action() {
+            match action {
+                Action::Transmit { peer } => self.schedule_transmit(state, peer, effects),
+                Action::ResumeReceive { peer } => {
+                    if let Some(slot) = state.peers.get(peer.0) {
+                        match &slot.link {
+                            PeerLink::Conn(Some(conn)) => effects
+                                .push(Effect::Io(self.io.clone(), IoCommand::ResumeRead(*conn))),
+                            PeerLink::Inproc(link, side) => {
+                                effects.push(Effect::InprocTransfer(link.clone(), side.other()));
+                            }
+                            PeerLink::Conn(None) | PeerLink::InprocPending => {}
+                        }
+                    }
+                }
+                Action::Detach { peer, .. } => self.detach_peer(state, peer, effects),
+                _ => {}
+            }
+        }
+        state
+            .watchers
+            .notify(state.pattern.is_readable(), state.pattern.is_writable());
+        if state.blocked > 0 {
+            self.cond.notify_all();
+        }
+    }
+
+    fn schedule_transmit(&self, state: &mut SocketState, peer: PeerId, effects: &mut Vec<Effect>) {
+        let Some(slot) = state.peers.get_mut(peer.0) else {
+            return;
+        };
+        match &slot.link {
+            PeerLink::Conn(conn) => {
+                if !slot.tx_scheduled {
+                    slot.tx_scheduled = true;
+                    if let Some(conn) = conn {
+                        effects.push(Effect::Io(self.io.clone(), IoCommand::Flush(*conn)));
+                    }
+                }
+            }
+            PeerLink::Inproc(link, side) => {
+                effects.push(Effect::InprocTransfer(link.clone(), *side));
+            }
+            PeerLink::InprocPending => slot.tx_scheduled = true,
+        }
+    }
+
+    /// Removes a peer the machine asked to drop, and closes whatever carries it.
+    pub fn detach_peer(&self, state: &mut SocketState, peer: PeerId, effects: &mut Vec<Effect>) {
+        if !state.peers.contains(peer.0) {
+            return;
+        }
+        let slot = state.peers.remove(peer.0);
+        state
+            .pattern
+            .handle_peer_detached(crate::clock::now(), peer);
+        match slot.link {
+            PeerLink::Conn(Some(conn)) => {
+                effects.push(Effect::Io(self.io.clone(), IoCommand::Close(conn)));
+            }
+            PeerLink::Inproc(link, side) => effects.push(Effect::InprocDetach(link, side)),
+            PeerLink::Conn(None) | PeerLink::InprocPending => {}
+        }
+    }
+}
+
+/// Runs effects until none are left. Effects may produce more (a transfer wakes a socket
+/// whose machine then wants to transmit), so this is a worklist, run with no lock held.
+pub(crate) fn run_effects(mut effects: Vec<Effect>) {
+    while let Some(effect) = effects.pop() {
+        match effect {
+            Effect::Io(io, command) => io.submit(command),
+            Effect::InprocTransfer(link, from) => link.transfer(from, &mut effects),
+            Effect::InprocDetach(link, side) => link.detach(side, &mut effects),
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! inproc: two sockets of one context joined without syscalls or ZMTP encoding.
+//!
+//! A link joins peer `pa` of socket A with peer `pb` of socket B. Traffic moves from one
+//! machine's outbound queue to the other's inbound queue in batches. Each direction has a
+//! small in-flight buffer behind its own mutex, which also serialises transfers in that
+//! direction so that messages never overtake each other. Lock order: a direction's mutex, then
+//! one socket's lock at a time, never two sockets' locks together.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, Weak};
+
+use patterns::{PeerId, PeerInfo};
+use zmtp_proto::Traffic;
+
+use crate::core::{Effect, PeerLink, SocketShared};
+
+/// Messages moved per lock of the sending socket.
+const TRANSFER_BATCH: usize = 256;
+
+/// One end of a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// The connecting socket.
+    Connecter,
+    /// The binding socket.
+    Binder,
+}
+
+impl Side {
+    pub fn other(self) -> Self {
+        match self {
+            Self::Connecter => Self::Binder,
+            Self::Binder => Self::Connecter,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Connecter => 0,
+            Self::Binder => 1,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct End {
+    socket: Weak<SocketShared>,
+    peer: PeerId,
+}
+
+/// Traffic in flight from one side to the other, and whether the sending side has gone.
+#[derive(Debug, Default)]
+struct Direction {
+    in_flight: VecDeque<Traffic>,
+    /// The sending side closed: once `in_flight` is delivered, the receiver detaches.
+    sender_gone: bool,
+}
+
+/// A connection between two sockets of one context.
+#[derive(Debug)]
+pub(crate) struct InprocLink {
+    ends: [End; 2],
+    /// Indexed by the sending side.
+    directions: [Mutex<Direction>; 2],
+}
+
+impl InprocLink {
+    pub fn new(
+        connecter: &Arc<SocketShared>,
+        connecter_peer: PeerId,
+        binder: &Arc<SocketShared>,
+        binder_peer: PeerId,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            ends: [
+                End {
+                    socket: Arc::downgrade(connecter),
+                    peer: connecter_peer,
+                },
+                End {
+                    socket: Arc::downgrade(binder),
+                    peer: binder_peer,
+                },
+            ],
+            directions: [Mutex::default(), Mutex::default()],
+        })
+    }
+
+    fn end(&self, side: Side) -> &End {
+        &self.ends[side.index()]
+    }
+
+    fn direction(&self, from: Side) -> std::sync::MutexGuard<'_, Direction> {
+        self.directions[from.index()]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves traffic queued on side `from` into the other side's machine, as much as it takes.
+    pub fn transfer(self: &Arc<Self>, from: Side, effects: &mut Vec<Effect>) {
+        let mut dir = self.direction(from);
+        let src = self.end(from);
+        let dst = self.end(from.other());
+        let Some(dst_socket) = dst.socket.upgrade() else {
+            dir.in_flight.clear();
+            return;
+        };
+        loop {
+            let mut pulled = 0;
+            let asked = dir.in_flight.len() < TRANSFER_BATCH;
+            if asked && let Some(src_socket) = src.socket.upgrade() {
+                let mut state = src_socket.lock();
+                let linked = matches!(
+                    state.peers.get(src.peer.0),
+                    Some(slot) if matches!(slot.link, PeerLink::Inproc(..))
+                );
+                if linked {
+                    while dir.in_flight.len() < TRANSFER_BATCH {
+                        let Some(t) = state.pattern.poll_transmit(src.peer) else {
+                            break;
+                        };
+                        dir.in_flight.push_back(t);
+                        pulled += 1;
+                    }
+                    if pulled > 0 {
+                        src_socket.after_change(&mut state, effects);
+                    }
+                }
+            }
+            let mut state = dst_socket.lock();
+            if !state.peers.contains(dst.peer.0) {
+                dir.in_flight.clear();
+                break;
+            }
+            if !dir.in_flight.is_empty() {
+                let now = crate::clock::now();
+                while let Some(traffic) = dir.in_flight.pop_front() {
+                    if !state.pattern.can_receive_from(dst.peer) {
+                        dir.in_flight.push_front(traffic);
+                        break;
+                    }
+                    state.pattern.handle_traffic(now, dst.peer, traffic);
+                }
+                dst_socket.after_change(&mut state, effects);
+            }
+            if !dir.in_flight.is_empty() {
+                // The receiver is full: its ResumeReceive brings us back.
+                break;
+            }
+            if asked && pulled == 0 {
+                // Everything the sender queued has been delivered.
+                if dir.sender_gone {
+                    dst_socket.detach_peer(&mut state, dst.peer, effects);
+                    dst_socket.after_change(&mut state, effects);
+                }
+                break;
+            }
+        }
+    }
+
+    /// Side `side` dropped its end of the link: messages it already queued stay readable by
+    /// the other side, which detaches once they are delivered.
+    pub fn detach(self: &Arc<Self>, side: Side, effects: &mut Vec<Effect>) {
+        {
+            let mut dir = self.direction(side);
+            dir.sender_gone = true;
+        }
+        // Whatever the other side had queued for us is dropped with our machine.
+        self.direction(side.other()).in_flight.clear();
+        self.transfer(side, effects);
+    }
+}
+
+/// Completes a link between a connecting socket's pending peer and a binding socket: attaches
+/// the binder's peer, reports both as connected, and starts traffic both ways.
+pub(crate) fn complete_link(
+    connecter: &Arc<SocketShared>,
+    connecter_peer: PeerId,
+    binder: &Arc<SocketShared>,
+    effects: &mut Vec<Effect>,
+) {
+    let now = crate::clock::now();
+    let connecter_info = PeerInfo {
+        socket_type: connecter.socket_type,
+        routing_id: connecter.lock().options.routing_id.clone(),
+    };
+    let binder_info = {
+        let state = binder.lock();
+        PeerInfo {
+            socket_type: binder.socket_type,
+            routing_id: state.options.routing_id.clone(),
+        }
+    };
+    // The binder's side of the pipe.
+    let binder_peer = {
+        let mut state = binder.lock();
+        let entry = state.peers.vacant_entry();
+        let peer = PeerId(entry.key());
+        entry.insert(crate::core::PeerSlot {
+            link: PeerLink::InprocPending,
+            tx_scheduled: false,
+            owner: 0,
+        });
+        state.pattern.handle_peer_attached(
+            now,
+            peer,
+            patterns::AttachInfo {
+                locally_initiated: false,
+                connect_routing_id: None,
+            },
+        );
+        peer
+    };
+    let link = InprocLink::new(connecter, connecter_peer, binder, binder_peer);
+    for (socket, peer, side, info) in [
+        (binder, binder_peer, Side::Binder, connecter_info),
+        (connecter, connecter_peer, Side::Connecter, binder_info),
+    ] {
+        let mut state = socket.lock();
+        let Some(slot) = state.peers.get_mut(peer.0) else {
+            continue;
+        };
+        let had_traffic = slot.tx_scheduled;
+        slot.link = PeerLink::Inproc(link.clone(), side);
+        slot.tx_scheduled = false;
+        match state.pattern.handle_peer_connected(now, peer, info) {
+            Ok(()) => {
+                if had_traffic {
+                    effects.push(Effect::InprocTransfer(link.clone(), side));
+                }
+            }
+            Err(_) => socket.detach_peer(&mut state, peer, effects),
+        }
+        socket.after_change(&mut state, effects);
+    }
+    effects.push(Effect::InprocTransfer(link.clone(), Side::Connecter));
+    effects.push(Effect::InprocTransfer(link, Side::Binder));
+}

@@ -1,0 +1,550 @@
+//! One tcp or ipc connection: a transport stream, its ZMTP session, and its buffers.
+//!
+//! Servicing a connection alternates three steps until none makes progress:
+//! deliver what was decoded (as long as the pattern's inbound queue for the peer has room),
+//! read and decode more, and pull queued traffic from the pattern, encode it and write it.
+//! Reads are large and decoded in place (frames leave as `Bytes` slices of the read buffer);
+//! writes gather many messages into one vectored write of a little under 64 KiB.
+
+use std::collections::VecDeque;
+use std::io::{IoSlice, Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use mio::{Interest, Token};
+use patterns::{AttachInfo, PeerId, PeerInfo};
+use transports::Stream;
+use zmtp_proto::{AuthResult, Session, SessionEvent, Traffic, TxBuf};
+
+use super::{ConnRef, Entity, IoLoop, Origin, TimerKey};
+use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, run_effects};
+
+/// Bytes asked of the kernel per read.
+const READ_CHUNK: usize = 128 * 1024;
+/// Stop pulling traffic from the pattern once this much is waiting to be written: a little
+/// under 64 KiB, because writes of exactly 64 KiB are five times slower on loopback.
+const WRITE_BATCH: usize = 64 * 1024 - 512;
+/// Events decoded before delivering them to the pattern under one lock.
+const DELIVER_BATCH: usize = 1024;
+/// Bytes a connection may move per service before yielding to others.
+const SERVICE_BUDGET: usize = 4 * 1024 * 1024;
+/// Slices handed to one vectored write.
+const MAX_IOV: usize = 64;
+
+pub(super) struct Conn {
+    pub generation: u64,
+    pub stream: Stream,
+    pub socket: Arc<SocketShared>,
+    pub origin: Origin,
+    /// None until the TCP connect completes (for connections we initiate).
+    pub session: Option<Session>,
+    pub rx: BytesMut,
+    pub tx: TxBuf,
+    /// Decoded traffic the pattern could not take yet.
+    pub pending_in: VecDeque<Traffic>,
+    /// The peer's pipe in the pattern, once attached (for a connecting socket, from the
+    /// start: the pipe outlives connections).
+    pub peer: Option<PeerId>,
+    /// The handshake completed and the pattern was told.
+    pub ready: bool,
+    pub peer_address: Option<String>,
+    /// The peer's READY properties plus `Peer-Address`, attached to every received message.
+    pub metadata: Option<Arc<zmtp_proto::Properties>>,
+    /// The stream reported end of input.
+    pub eof: bool,
+    /// The session's next timer, as scheduled in the loop's heap.
+    pub deadline: Option<Instant>,
+    /// Set when the socket was closed: flush until then, then close.
+    pub linger_until: Option<Option<Instant>>,
+}
+
+impl IoLoop {
+    /// Registers a new stream and starts its session (or waits for its connect to finish).
+    /// The caller services it once it has recorded the returned reference.
+    pub(super) fn add_conn(
+        &mut self,
+        socket: Arc<SocketShared>,
+        mut stream: Stream,
+        origin: Origin,
+        peer: Option<PeerId>,
+        peer_address: Option<String>,
+        connected: bool,
+    ) -> Option<ConnRef> {
+        let generation = self.generation();
+        let entry = self.entities.vacant_entry();
+        let token = entry.key();
+        self.poll
+            .registry()
+            .register(
+                &mut stream,
+                Token(token),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .ok()?;
+        let mut conn = Conn {
+            generation,
+            stream,
+            socket,
+            origin,
+            session: None,
+            rx: BytesMut::with_capacity(READ_CHUNK),
+            tx: TxBuf::new(),
+            pending_in: VecDeque::new(),
+            peer,
+            ready: false,
+            peer_address,
+            metadata: None,
+            eof: false,
+            deadline: None,
+            linger_until: None,
+        };
+        if connected {
+            conn.start_session();
+        }
+        entry.insert(Entity::Conn(Box::new(conn)));
+        Some(ConnRef { token, generation })
+    }
+
+    /// Does all the work a connection can do now.
+    pub(super) fn service_conn(&mut self, token: usize) {
+        let Some(Entity::Conn(conn)) = self.entities.get_mut(token) else {
+            return;
+        };
+        let conn_ref = ConnRef {
+            token,
+            generation: conn.generation,
+        };
+        let mut effects = Vec::new();
+        let outcome = conn.service(conn_ref, &mut effects);
+        run_effects(effects);
+        match outcome {
+            Ok(()) => self.reschedule(token),
+            Err(reason) => self.close_conn(token, Some(reason)),
+        }
+    }
+
+    fn reschedule(&mut self, token: usize) {
+        let Some(Entity::Conn(conn)) = self.entities.get_mut(token) else {
+            return;
+        };
+        let mut next = conn.session.as_ref().and_then(Session::poll_timeout);
+        if let Some(Some(linger)) = conn.linger_until {
+            next = Some(next.map_or(linger, |n| n.min(linger)));
+        }
+        if next != conn.deadline {
+            conn.deadline = next;
+            if let Some(at) = next {
+                let key = TimerKey::Conn(ConnRef {
+                    token,
+                    generation: conn.generation,
+                });
+                self.timers.schedule(at, key);
+            }
+        }
+        if conn.linger_done() {
+            self.close_conn(token, None);
+        }
+    }
+
+    pub(super) fn conn_timeout(&mut self, token: usize, now: Instant) {
+        let Some(Entity::Conn(conn)) = self.entities.get_mut(token) else {
+            return;
+        };
+        if let Some(Some(linger)) = conn.linger_until
+            && now >= linger
+        {
+            self.close_conn(token, None);
+            return;
+        }
+        let result = match conn.session.as_mut() {
+            Some(session) => session.handle_timeout(now),
+            None => Ok(()),
+        };
+        match result {
+            Ok(()) => self.service_conn(token),
+            Err(e) => {
+                if let Some(session) = conn.session.as_mut() {
+                    session.poll_transmit(now, &mut conn.tx);
+                    let _ = conn.write_some();
+                }
+                self.close_conn(token, Some(e.to_string()));
+            }
+        }
+    }
+
+    /// The socket was closed: keep flushing this connection for at most `linger`.
+    pub(super) fn start_linger(&mut self, token: usize, now: Instant, linger: Option<Duration>) {
+        let Some(Entity::Conn(conn)) = self.entities.get_mut(token) else {
+            return;
+        };
+        let deadline = linger.map(|d| now + d);
+        conn.linger_until = Some(deadline);
+        if linger == Some(Duration::ZERO) || !conn.ready {
+            self.close_conn(token, None);
+        } else {
+            self.service_conn(token);
+        }
+    }
+
+    /// Closes a connection and tells the socket's pattern.
+    pub(super) fn close_conn(&mut self, token: usize, _reason: Option<String>) {
+        let Some(Entity::Conn(_)) = self.entities.get(token) else {
+            return;
+        };
+        let Entity::Conn(mut conn) = self.entities.remove(token) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let mut effects = Vec::new();
+        let lingering = conn.linger_until.is_some();
+        let mut kept_pipe = false;
+        if let Some(peer) = conn.peer {
+            let mut state = conn.socket.lock();
+            kept_pipe = matches!(conn.origin, Origin::Connected { .. })
+                && !state.options.immediate
+                && !lingering;
+            if kept_pipe {
+                if let Some(slot) = state.peers.get_mut(peer.0) {
+                    slot.link = PeerLink::Conn(None);
+                    slot.tx_scheduled = true;
+                }
+                if conn.ready {
+                    state
+                        .pattern
+                        .handle_peer_disconnected(crate::clock::now(), peer);
+                }
+            } else {
+                conn.socket.detach_peer(&mut state, peer, &mut effects);
+            }
+            conn.socket.after_change(&mut state, &mut effects);
+        }
+        run_effects(effects);
+        if let Origin::Connected { connecter, .. } = conn.origin {
+            if let Some(c) = self.connecters.get_mut(connecter)
+                && c.conn.map(|r| r.token) == Some(token)
+            {
+                c.peer = if kept_pipe { conn.peer } else { None };
+            }
+            self.schedule_reconnect(connecter);
+        }
+    }
+}
+
+impl Conn {
+    pub(super) fn describe(&self) -> String {
+        format!(
+            "socket {} gen {} origin {:?} peer {:?} ready {} session {:?} rx {} tx {} pending_in {} eof {}",
+            self.socket.id,
+            self.generation,
+            self.origin,
+            self.peer,
+            self.ready,
+            self.session.as_ref().map(|s| (s.is_ready(), s.is_closed())),
+            self.rx.len(),
+            self.tx.len(),
+            self.pending_in.len(),
+            self.eof
+        )
+    }
+
+    fn start_session(&mut self) {
+        let config = crate::socket::session_config(&self.socket);
+        self.session = Some(Session::new(crate::clock::now(), config));
+    }
+
+    /// True once a closed socket's connection has nothing left to send.
+    fn linger_done(&self) -> bool {
+        if self.linger_until.is_none() || !self.tx.is_empty() {
+            return false;
+        }
+        let Some(peer) = self.peer.filter(|_| self.ready) else {
+            return true;
+        };
+        let state = self.socket.lock();
+        state
+            .peers
+            .get(peer.0)
+            .is_none_or(|slot| !slot.tx_scheduled)
+    }
+
+    fn service(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<(), String> {
+        if self.session.is_none() {
+            // A connect in progress: it is done when the stream is writable without error.
+            match self.stream.take_error() {
+                Ok(None) => {}
+                Ok(Some(e)) | Err(e) => return Err(format!("connect failed: {e}")),
+            }
+            match self.stream.connect_status() {
+                Ok(transports::ConnectStatus::Connected) => {}
+                Ok(_) => return Ok(()),
+                Err(e) => return Err(format!("connect failed: {e}")),
+            }
+            self.peer_address = self.stream.peer_address().ok();
+            self.start_session();
+        }
+        let mut moved = 0;
+        loop {
+            let before = moved;
+            moved += self.input(me, effects)?;
+            moved += self.output(me, effects)?;
+            if moved == before || moved >= SERVICE_BUDGET {
+                break;
+            }
+        }
+        if self.eof && self.pending_in.is_empty() {
+            return Err("the peer closed the connection".into());
+        }
+        Ok(())
+    }
+
+    /// Delivers pending traffic, then reads and decodes. Returns bytes read.
+    fn input(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<usize, String> {
+        if !self.deliver_pending(effects) {
+            return Ok(0);
+        }
+        if self.eof {
+            // Nothing more will arrive, but what did may not be decoded yet (the pattern
+            // was full): finish it before the connection closes.
+            self.decode(me, effects)?;
+            return Ok(0);
+        }
+        let start = self.rx.len();
+        self.rx.resize(start + READ_CHUNK, 0);
+        let read = match self.stream.read(&mut self.rx[start..]) {
+            Ok(0) => {
+                self.eof = true;
+                0
+            }
+            Ok(n) => n,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::Interrupted =>
+            {
+                0
+            }
+            Err(e) => {
+                self.rx.truncate(start);
+                return Err(format!("read failed: {e}"));
+            }
+        };
+        self.rx.truncate(start + read);
+        self.decode(me, effects)?;
+        Ok(read)
+    }
+
+    /// Decodes what was read and hands it to the pattern, in batches under one lock.
+    fn decode(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<(), String> {
+        let now = crate::clock::now();
+        loop {
+            let Some(session) = self.session.as_mut() else {
+                return Ok(());
+            };
+            let mut progressed = false;
+            let mut ready = None;
+            while self.pending_in.len() < DELIVER_BATCH {
+                match session.poll_event(now, &mut self.rx) {
+                    Ok(Some(SessionEvent::Traffic(t))) => {
+                        self.pending_in.push_back(t);
+                        progressed = true;
+                    }
+                    Ok(Some(SessionEvent::Ready(handshake))) => {
+                        ready = Some(handshake);
+                        break;
+                    }
+                    Ok(Some(SessionEvent::Authenticate(request))) => {
+                        // Without a ZAP handler libzmq 4.3 accepts every peer.
+                        let user_id = request.username.clone().unwrap_or_default();
+                        session.handle_auth(now, AuthResult::Allow { user_id });
+                        progressed = true;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        session.poll_transmit(now, &mut self.tx);
+                        let _ = self.write_some();
+                        return Err(e.to_string());
+                    }
+                }
+            }
+            if let Some(handshake) = ready {
+                self.on_ready(me, handshake, effects)?;
+                progressed = true;
+            }
+            if !self.deliver_pending(effects) || !progressed {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Hands decoded traffic to the pattern while it has room. False when it is full.
+    fn deliver_pending(&mut self, effects: &mut Vec<Effect>) -> bool {
+        if self.pending_in.is_empty() {
+            return true;
+        }
+        let Some(peer) = self.peer else {
+            // Traffic before attachment cannot happen (the session emits Ready first); a
+            // detached peer's traffic is dropped.
+            self.pending_in.clear();
+            return true;
+        };
+        let now = crate::clock::now();
+        let mut state = self.socket.lock();
+        while let Some(mut traffic) = self.pending_in.pop_front() {
+            if !state.pattern.can_receive_from(peer) {
+                self.pending_in.push_front(traffic);
+                break;
+            }
+            if let Traffic::Message(msg) = &mut traffic {
+                msg.set_metadata(self.metadata.clone());
+            }
+            state.pattern.handle_traffic(now, peer, traffic);
+        }
+        self.socket.after_change(&mut state, effects);
+        self.pending_in.is_empty()
+    }
+
+    fn on_ready(
+        &mut self,
+        me: ConnRef,
+        handshake: zmtp_proto::Handshake,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), String> {
+        let now = crate::clock::now();
+        let info = PeerInfo {
+            socket_type: handshake.socket_type,
+            routing_id: handshake.routing_id.clone(),
+        };
+        let mut properties = (*handshake.properties).clone();
+        if let Some(address) = &self.peer_address {
+            properties.insert(
+                bytes::Bytes::from_static(b"Peer-Address"),
+                bytes::Bytes::copy_from_slice(address.as_bytes()),
+            );
+        }
+        self.metadata = Some(Arc::new(properties));
+        let mut state = self.socket.lock();
+        let existing = match self.origin {
+            Origin::Connected { owner, .. } => self.peer.filter(|p| {
+                matches!(state.peers.get(p.0), Some(slot) if slot.owner == owner
+                    && matches!(slot.link, PeerLink::Conn(None)))
+            }),
+            Origin::Accepted => None,
+        };
+        let peer = match existing {
+            Some(peer) => peer,
+            None => {
+                let entry = state.peers.vacant_entry();
+                let peer = PeerId(entry.key());
+                let owner = match self.origin {
+                    Origin::Connected { owner, .. } => owner,
+                    Origin::Accepted => 0,
+                };
+                entry.insert(PeerSlot {
+                    link: PeerLink::Conn(None),
+                    tx_scheduled: false,
+                    owner,
+                });
+                let connect_routing_id = match self.origin {
+                    Origin::Connected { .. } => state.options.connect_routing_id.take(),
+                    Origin::Accepted => None,
+                };
+                state.pattern.handle_peer_attached(
+                    now,
+                    peer,
+                    AttachInfo {
+                        locally_initiated: matches!(self.origin, Origin::Connected { .. }),
+                        connect_routing_id,
+                    },
+                );
+                peer
+            }
+        };
+        if let Some(slot) = state.peers.get_mut(peer.0) {
+            slot.link = PeerLink::Conn(Some(me));
+            slot.tx_scheduled = true;
+        }
+        self.peer = Some(peer);
+        self.ready = true;
+        let result = state.pattern.handle_peer_connected(now, peer, info);
+        if let Err(e) = result {
+            self.socket.detach_peer(&mut state, peer, effects);
+            self.peer = None;
+            self.ready = false;
+            self.socket.after_change(&mut state, effects);
+            return Err(format!("peer refused: {e}"));
+        }
+        self.socket.after_change(&mut state, effects);
+        Ok(())
+    }
+
+    /// Pulls queued traffic from the pattern into the transmit buffer and writes.
+    /// Returns bytes written.
+    fn output(&mut self, _me: ConnRef, effects: &mut Vec<Effect>) -> Result<usize, String> {
+        let now = crate::clock::now();
+        let Some(session) = self.session.as_mut() else {
+            return Ok(0);
+        };
+        session.poll_transmit(now, &mut self.tx);
+        if session.is_ready()
+            && let Some(peer) = self.peer
+            && self.tx.len() < WRITE_BATCH
+        {
+            let mut batch: Vec<Traffic> = Vec::new();
+            {
+                let mut state = self.socket.lock();
+                let mut budget = WRITE_BATCH - self.tx.len();
+                while budget > 0 {
+                    match state.pattern.poll_transmit(peer) {
+                        Some(t) => {
+                            budget = budget.saturating_sub(traffic_len(&t));
+                            batch.push(t);
+                        }
+                        None => {
+                            if let Some(slot) = state.peers.get_mut(peer.0) {
+                                slot.tx_scheduled = false;
+                            }
+                            break;
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    self.socket.after_change(&mut state, effects);
+                }
+            }
+            for traffic in batch {
+                // Sending before Ready is the only refusal, and Ready was checked above.
+                let _ = session.send(traffic, &mut self.tx);
+            }
+        }
+        self.write_some()
+    }
+
+    /// Writes as much of the transmit buffer as the kernel takes now.
+    fn write_some(&mut self) -> Result<usize, String> {
+        let mut written = 0;
+        while !self.tx.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            let n = self.tx.io_slices(&mut slices);
+            match self.stream.write_vectored(&slices[..n]) {
+                Ok(0) => return Err("the connection accepts no more bytes".into()),
+                Ok(n) => {
+                    self.tx.advance(n);
+                    written += n;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("write failed: {e}")),
+            }
+        }
+        Ok(written)
+    }
+}
+
+fn traffic_len(traffic: &Traffic) -> usize {
+    match traffic {
+        Traffic::Message(msg) => msg.payload_len() + 9 * msg.len(),
+        Traffic::Subscribe(t) | Traffic::Cancel(t) | Traffic::Join(t) | Traffic::Leave(t) => {
+            t.len() + 16
+        }
+    }
+}

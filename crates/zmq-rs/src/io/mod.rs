@@ -1,0 +1,610 @@
+//! The I/O thread: the only code that owns mio, reads the clock for timers, and moves bytes
+//! between the operating system and the sans-IO machines.
+//!
+//! Each I/O thread runs one loop:
+//!
+//! 1. wait in `mio::Poll` until a socket is ready, a command arrives, or the earliest timer;
+//! 2. service every ready listener (accept) and connection (read, decode, deliver; pull,
+//!    encode, write);
+//! 3. run the commands other threads queued (flush a peer, resume reading, bind, connect,
+//!    close), all of them in one batch;
+//! 4. fire due timers (session handshake and heartbeat deadlines, reconnects, linger).
+//!
+//! Other threads hand work over with [`IoShared::submit`]: a push onto a mutex-protected
+//! vector, plus one wake-up of the poll only if the loop is about to sleep or sleeping, so a
+//! burst of sends costs one wake-up, not one per message.
+
+mod conn;
+mod timers;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Interest, Poll, Token, Waker};
+use patterns::PeerId;
+use slab::Slab;
+use transports::{Backoff, Endpoint, Listener};
+
+use crate::core::SocketShared;
+use conn::Conn;
+use timers::{TimerKey, Timers};
+
+const WAKER: Token = Token(usize::MAX);
+
+/// Names one connection on an I/O thread; the generation tells a reused slot apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct ConnRef {
+    token: usize,
+    generation: u64,
+}
+
+/// Work handed to an I/O thread by other threads.
+#[derive(Debug)]
+pub(crate) enum IoCommand {
+    /// The peer on this connection has traffic queued.
+    Flush(ConnRef),
+    /// The peer's inbound queue has room again.
+    ResumeRead(ConnRef),
+    /// The pattern dropped this connection's peer: close it.
+    Close(ConnRef),
+    /// Accept connections for a socket.
+    Listen(Box<ListenRequest>),
+    /// Keep a socket connected to an endpoint (reconnecting as configured).
+    Connect(Box<ConnectRequest>),
+    /// Stop listening on an endpoint; the reply says whether the socket was bound to it.
+    Unbind {
+        socket_id: u64,
+        endpoint: String,
+        reply: std::sync::mpsc::Sender<bool>,
+    },
+    /// Stop connecting to an endpoint; the reply says whether the socket was connected to it.
+    Disconnect {
+        socket_id: u64,
+        endpoint: String,
+        reply: std::sync::mpsc::Sender<bool>,
+    },
+    /// The user closed the socket: stop listening and reconnecting, linger, then close.
+    CloseSocket(Arc<SocketShared>),
+    /// The context is going away: finish lingering, then end the thread.
+    Shutdown,
+    /// Debugging aid: describe every listener and connection on this thread.
+    Dump(std::sync::mpsc::Sender<String>),
+}
+
+/// A bound listener to serve.
+#[derive(Debug)]
+pub(crate) struct ListenRequest {
+    pub socket: Arc<SocketShared>,
+    pub listener: Listener,
+    pub endpoint: String,
+}
+
+/// An endpoint to stay connected to.
+#[derive(Debug)]
+pub(crate) struct ConnectRequest {
+    pub socket: Arc<SocketShared>,
+    /// The pipe made at `connect` time (`None` with IMMEDIATE).
+    pub peer: Option<PeerId>,
+    /// Marks that pipe (see `PeerSlot::owner`).
+    pub owner: u64,
+    pub endpoint: Endpoint,
+    pub endpoint_str: String,
+}
+
+/// The part of an I/O thread other threads talk to.
+#[derive(Debug)]
+pub(crate) struct IoShared {
+    waker: Waker,
+    commands: Mutex<Vec<IoCommand>>,
+    /// True while the loop may be blocked in `poll` (or about to be).
+    sleeping: AtomicBool,
+}
+
+impl IoShared {
+    /// Queues a command and wakes the loop if it sleeps.
+    pub fn submit(&self, command: IoCommand) {
+        self.commands
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(command);
+        if self.sleeping.swap(false, Ordering::SeqCst) {
+            // A failed wake-up leaves the command queued for the next poll timeout; nothing
+            // better can be done, and the eventfd write does not fail in practice.
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Moves every queued command to the end of `into`.
+    fn take_commands(&self, into: &mut Vec<IoCommand>) {
+        let mut queue = self
+            .commands
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if into.is_empty() {
+            std::mem::swap(&mut *queue, into);
+        } else {
+            into.append(&mut queue);
+        }
+    }
+}
+
+/// An I/O thread: its shared handle and its join handle.
+#[derive(Debug)]
+pub(crate) struct IoThread {
+    pub shared: Arc<IoShared>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl IoThread {
+    pub fn spawn(index: usize) -> std::io::Result<Self> {
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        let shared = Arc::new(IoShared {
+            waker,
+            commands: Mutex::new(Vec::new()),
+            sleeping: AtomicBool::new(false),
+        });
+        let mut io_loop = IoLoop {
+            poll,
+            shared: shared.clone(),
+            entities: Slab::new(),
+            connecters: Slab::new(),
+            timers: Timers::default(),
+            next_generation: 1,
+            shutting_down: false,
+            jitter: Jitter::seeded(index),
+        };
+        let join = std::thread::Builder::new()
+            .name(format!("zmq-rs-io-{index}"))
+            .spawn(move || io_loop.run())?;
+        Ok(Self {
+            shared,
+            join: Some(join),
+        })
+    }
+
+    /// Asks the thread to finish and waits for it.
+    pub fn shutdown(&mut self) {
+        self.shared.submit(IoCommand::Shutdown);
+        if let Some(join) = self.join.take() {
+            let _ = join.join();
+        }
+    }
+}
+
+enum Entity {
+    Listener {
+        listener: Listener,
+        socket: Arc<SocketShared>,
+        endpoint: String,
+    },
+    Conn(Box<Conn>),
+}
+
+/// Where a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Accepted,
+    Connected { connecter: usize, owner: u64 },
+}
+
+/// A socket's wish to stay connected to one endpoint.
+struct Connecter {
+    socket: Arc<SocketShared>,
+    /// The pipe the pattern keeps across reconnects (`None` with IMMEDIATE, or once detached).
+    peer: Option<PeerId>,
+    /// Marks the pipe this connecter created (see `PeerSlot::owner`).
+    owner: u64,
+    endpoint: Endpoint,
+    endpoint_str: String,
+    backoff: Backoff,
+    conn: Option<ConnRef>,
+    generation: u64,
+}
+
+struct IoLoop {
+    poll: Poll,
+    shared: Arc<IoShared>,
+    entities: Slab<Entity>,
+    connecters: Slab<Connecter>,
+    timers: Timers,
+    next_generation: u64,
+    shutting_down: bool,
+    jitter: Jitter,
+}
+
+/// A small xorshift generator for reconnect jitter (libzmq randomises reconnect delays so
+/// that many peers do not reconnect in lockstep). Not for anything secret.
+struct Jitter(u64);
+
+impl Jitter {
+    fn seeded(index: usize) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Self((nanos ^ ((index as u64) << 32)) | 1)
+    }
+
+    fn next(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 32) as u32
+    }
+}
+
+impl IoLoop {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        let mut commands = Vec::new();
+        loop {
+            let now = crate::clock::now();
+            self.fire_timers(now);
+            self.shared.take_commands(&mut commands);
+            if !commands.is_empty() {
+                for command in commands.drain(..) {
+                    self.handle_command(command);
+                }
+                continue;
+            }
+            if self.shutting_down && self.entities.is_empty() {
+                return;
+            }
+            // Announce sleep, then look once more for commands that raced with it.
+            self.shared.sleeping.store(true, Ordering::SeqCst);
+            self.shared.take_commands(&mut commands);
+            if !commands.is_empty() {
+                self.shared.sleeping.store(false, Ordering::SeqCst);
+                continue;
+            }
+            let timeout = self
+                .timers
+                .next()
+                .map(|at| at.saturating_duration_since(crate::clock::now()));
+            let polled = self.poll.poll(&mut events, timeout);
+            self.shared.sleeping.store(false, Ordering::SeqCst);
+            if let Err(e) = polled {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                // The poll itself failed: nothing can be serviced. Back off briefly rather
+                // than spin, and keep trying (this has not been seen in practice).
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            for event in events.iter() {
+                let token = event.token();
+                if token == WAKER {
+                    continue;
+                }
+                self.handle_event(token.0);
+            }
+        }
+    }
+
+    fn generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    fn handle_event(&mut self, token: usize) {
+        match self.entities.get_mut(token) {
+            Some(Entity::Listener { .. }) => self.accept(token),
+            Some(Entity::Conn(_)) => self.service_conn(token),
+            None => {}
+        }
+    }
+
+    fn conn_mut(&mut self, conn: ConnRef) -> Option<&mut Conn> {
+        match self.entities.get_mut(conn.token) {
+            Some(Entity::Conn(c)) if c.generation == conn.generation => Some(c),
+            _ => None,
+        }
+    }
+
+    fn handle_command(&mut self, command: IoCommand) {
+        match command {
+            IoCommand::Flush(conn) | IoCommand::ResumeRead(conn) => {
+                if self.conn_mut(conn).is_some() {
+                    self.service_conn(conn.token);
+                }
+            }
+            IoCommand::Close(conn) => {
+                if let Some(c) = self.conn_mut(conn) {
+                    // The pattern already forgot the peer.
+                    c.peer = None;
+                    self.close_conn(conn.token, None);
+                }
+            }
+            IoCommand::Listen(request) => {
+                let ListenRequest {
+                    socket,
+                    listener,
+                    endpoint,
+                } = *request;
+                self.listen(socket, listener, endpoint);
+            }
+            IoCommand::Connect(request) => {
+                let ConnectRequest {
+                    socket,
+                    peer,
+                    owner,
+                    endpoint,
+                    endpoint_str,
+                } = *request;
+                let options = socket.lock().options.clone();
+                let backoff = Backoff::new(options.reconnect_ivl, options.reconnect_ivl_max);
+                let generation = self.generation();
+                let key = self.connecters.insert(Connecter {
+                    socket,
+                    peer,
+                    owner,
+                    endpoint,
+                    endpoint_str,
+                    backoff,
+                    conn: None,
+                    generation,
+                });
+                self.start_connect(key);
+            }
+            IoCommand::Unbind {
+                socket_id,
+                endpoint,
+                reply,
+            } => {
+                let found = self.entities.iter().find_map(|(token, e)| match e {
+                    Entity::Listener {
+                        socket,
+                        endpoint: ep,
+                        ..
+                    } if socket.id == socket_id && *ep == endpoint => Some(token),
+                    _ => None,
+                });
+                if let Some(token) = found {
+                    self.remove_listener(token);
+                }
+                let _ = reply.send(found.is_some());
+            }
+            IoCommand::Disconnect {
+                socket_id,
+                endpoint,
+                reply,
+            } => {
+                let found: Vec<usize> = self
+                    .connecters
+                    .iter()
+                    .filter(|(_, c)| c.socket.id == socket_id && c.endpoint_str == endpoint)
+                    .map(|(k, _)| k)
+                    .collect();
+                for &key in &found {
+                    self.remove_connecter(key, true);
+                }
+                let _ = reply.send(!found.is_empty());
+            }
+            IoCommand::CloseSocket(socket) => self.close_socket(&socket),
+            IoCommand::Dump(reply) => {
+                let mut out = String::new();
+                for (token, e) in &self.entities {
+                    match e {
+                        Entity::Listener {
+                            socket, endpoint, ..
+                        } => {
+                            out += &format!("listener {token} socket {} {endpoint}\n", socket.id);
+                        }
+                        Entity::Conn(c) => out += &format!("conn {token} {}\n", c.describe()),
+                    }
+                }
+                let _ = reply.send(out);
+            }
+            IoCommand::Shutdown => {
+                self.shutting_down = true;
+                let sockets: Vec<Arc<SocketShared>> = self
+                    .entities
+                    .iter()
+                    .map(|(_, e)| match e {
+                        Entity::Listener { socket, .. } => socket.clone(),
+                        Entity::Conn(c) => c.socket.clone(),
+                    })
+                    .collect();
+                for socket in sockets {
+                    self.close_socket(&socket);
+                }
+            }
+        }
+    }
+
+    fn listen(&mut self, socket: Arc<SocketShared>, mut listener: Listener, endpoint: String) {
+        let entry = self.entities.vacant_entry();
+        let token = entry.key();
+        if self
+            .poll
+            .registry()
+            .register(&mut listener, Token(token), Interest::READABLE)
+            .is_err()
+        {
+            return;
+        }
+        entry.insert(Entity::Listener {
+            listener,
+            socket,
+            endpoint,
+        });
+        self.accept(token);
+    }
+
+    fn remove_listener(&mut self, token: usize) {
+        if let Entity::Listener { mut listener, .. } = self.entities.remove(token) {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+    }
+
+    fn accept(&mut self, token: usize) {
+        loop {
+            let Some(Entity::Listener {
+                listener, socket, ..
+            }) = self.entities.get_mut(token)
+            else {
+                return;
+            };
+            let socket = socket.clone();
+            match listener.accept() {
+                Ok((stream, peer_address)) => {
+                    if let Some(conn) = self.add_conn(
+                        socket,
+                        stream,
+                        Origin::Accepted,
+                        None,
+                        Some(peer_address),
+                        true,
+                    ) {
+                        self.service_conn(conn.token);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // Out of file descriptors and the like: stop accepting for now; the listener
+                // stays registered and the next incoming connection retries.
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn start_connect(&mut self, key: usize) {
+        let Some(c) = self.connecters.get(key) else {
+            return;
+        };
+        let socket = c.socket.clone();
+        let peer = c.peer;
+        let owner = c.owner;
+        let config = crate::socket::transport_config(&socket.lock().options);
+        match transports::connect(&c.endpoint, &config) {
+            Ok(stream) => {
+                let conn = self.add_conn(
+                    socket,
+                    stream,
+                    Origin::Connected {
+                        connecter: key,
+                        owner,
+                    },
+                    peer,
+                    None,
+                    false,
+                );
+                if let Some(c) = self.connecters.get_mut(key) {
+                    c.conn = conn;
+                }
+                match conn {
+                    Some(conn) => self.service_conn(conn.token),
+                    None => self.schedule_reconnect(key),
+                }
+            }
+            Err(_) => self.schedule_reconnect(key),
+        }
+    }
+
+    fn schedule_reconnect(&mut self, key: usize) {
+        if self.shutting_down {
+            return;
+        }
+        let Some(c) = self.connecters.get_mut(key) else {
+            return;
+        };
+        c.conn = None;
+        if let Some(delay) = c.backoff.next_delay(self.jitter.next()) {
+            let generation = c.generation;
+            self.timers.schedule(
+                crate::clock::now() + delay,
+                TimerKey::Reconnect {
+                    connecter: key,
+                    generation,
+                },
+            );
+        }
+    }
+
+    fn remove_connecter(&mut self, key: usize, detach_peer: bool) {
+        let c = self.connecters.remove(key);
+        if let Some(conn) = c.conn
+            && self.conn_mut(conn).is_some()
+        {
+            self.close_conn(conn.token, None);
+        }
+        if detach_peer && let Some(peer) = c.peer {
+            let mut effects = Vec::new();
+            {
+                let mut state = c.socket.lock();
+                c.socket.detach_peer(&mut state, peer, &mut effects);
+                c.socket.after_change(&mut state, &mut effects);
+            }
+            crate::core::run_effects(effects);
+        }
+    }
+
+    fn close_socket(&mut self, socket: &Arc<SocketShared>) {
+        let listeners: Vec<usize> = self
+            .entities
+            .iter()
+            .filter_map(|(t, e)| match e {
+                Entity::Listener { socket: s, .. } if s.id == socket.id => Some(t),
+                _ => None,
+            })
+            .collect();
+        for token in listeners {
+            self.remove_listener(token);
+        }
+        let connecters: Vec<usize> = self
+            .connecters
+            .iter()
+            .filter(|(_, c)| c.socket.id == socket.id)
+            .map(|(k, _)| k)
+            .collect();
+        for key in connecters {
+            // Stop reconnecting; a live connection stays to linger.
+            let c = self.connecters.remove(key);
+            if let Some(conn) = c.conn
+                && let Some(conn) = self.conn_mut(conn)
+            {
+                conn.origin = Origin::Accepted;
+            }
+        }
+        let linger = crate::options::millis(socket.lock().options.linger);
+        let now = crate::clock::now();
+        let conns: Vec<usize> = self
+            .entities
+            .iter()
+            .filter_map(|(t, e)| match e {
+                Entity::Conn(c) if c.socket.id == socket.id => Some(t),
+                _ => None,
+            })
+            .collect();
+        for token in conns {
+            self.start_linger(token, now, linger);
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some((at, key)) = self.timers.pop_due(now) {
+            match key {
+                TimerKey::Conn(conn) => {
+                    if let Some(c) = self.conn_mut(conn)
+                        && c.deadline == Some(at)
+                    {
+                        c.deadline = None;
+                        self.conn_timeout(conn.token, now);
+                    }
+                }
+                TimerKey::Reconnect {
+                    connecter,
+                    generation,
+                } => {
+                    if matches!(self.connecters.get(connecter), Some(c) if c.generation == generation && c.conn.is_none())
+                    {
+                        self.start_connect(connecter);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! `Message`: one frame of a ZeroMQ message, built on `Bytes`.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use zmtp_proto::Properties;
+
+/// One frame of a message, as libzmq's `zmq_msg_t`: payload bytes plus the attributes a
+/// received frame carries.
+///
+/// The payload is [`Bytes`]: building a `Message` from `Bytes` or `Vec<u8>` does not copy, and
+/// neither does taking the payload back out with [`Message::into_bytes`].
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    data: Bytes,
+    more: bool,
+    routing_id: u32,
+    group: Option<Bytes>,
+    metadata: Option<Arc<Properties>>,
+}
+
+impl Message {
+    /// An empty frame.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A frame holding a copy of `data`.
+    pub fn copy_from(data: &[u8]) -> Self {
+        Self::from(Bytes::copy_from_slice(data))
+    }
+
+    /// The payload.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The payload, without copying.
+    pub fn into_bytes(self) -> Bytes {
+        self.data
+    }
+
+    /// The payload as UTF-8, if it is.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.data).ok()
+    }
+
+    /// True when more frames of the same message follow (libzmq's `ZMQ_MORE`).
+    pub fn get_more(&self) -> bool {
+        self.more
+    }
+
+    /// The routing id of a message received on a SERVER or PEER socket; set it before sending
+    /// to choose the peer. 0 means none.
+    pub fn routing_id(&self) -> u32 {
+        self.routing_id
+    }
+
+    /// Sets the routing id (SERVER, PEER).
+    pub fn set_routing_id(&mut self, routing_id: u32) {
+        self.routing_id = routing_id;
+    }
+
+    /// The group of a RADIO/DISH message.
+    pub fn group(&self) -> Option<&[u8]> {
+        self.group.as_deref()
+    }
+
+    /// Sets the group (RADIO). libzmq limits groups to 15 octets.
+    pub fn set_group(&mut self, group: impl Into<Bytes>) {
+        self.group = Some(group.into());
+    }
+
+    /// A metadata property of the connection this frame arrived on, as `zmq_msg_gets`:
+    /// `Socket-Type`, `Identity`, `User-Id`, `Peer-Address`, or any `X-` property the peer sent.
+    pub fn gets(&self, property: &str) -> Option<&str> {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.get(property))
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    pub(crate) fn from_parts(
+        data: Bytes,
+        more: bool,
+        routing_id: u32,
+        metadata: Option<Arc<Properties>>,
+    ) -> Self {
+        Self {
+            data,
+            more,
+            routing_id,
+            group: None,
+            metadata,
+        }
+    }
+
+    pub(crate) fn take_group(&mut self) -> Option<Bytes> {
+        self.group.take()
+    }
+
+    pub(crate) fn set_group_bytes(&mut self, group: Option<Bytes>) {
+        self.group = group;
+    }
+}
+
+impl Deref for Message {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl AsRef<[u8]> for Message {
+    fn as_ref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("data", &self.data)
+            .field("more", &self.more)
+            .finish()
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(data: Bytes) -> Self {
+        Self {
+            data,
+            ..Self::default()
+        }
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Self {
+        Self::from(Bytes::from(data))
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(data: &[u8]) -> Self {
+        Self::copy_from(data)
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Message {
+    fn from(data: &[u8; N]) -> Self {
+        Self::copy_from(data)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(data: &str) -> Self {
+        Self::copy_from(data.as_bytes())
+    }
+}
+
+impl From<String> for Message {
+    fn from(data: String) -> Self {
+        Self::from(Bytes::from(data))
+    }
+}
+
+impl From<&Self> for Message {
+    fn from(msg: &Self) -> Self {
+        msg.clone()
+    }
+}
+
+impl From<Message> for Bytes {
+    fn from(msg: Message) -> Self {
+        msg.data
+    }
+}

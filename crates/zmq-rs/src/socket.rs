@@ -1,0 +1,1030 @@
+//! `Socket`: the user's handle on one ZeroMQ socket.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use patterns::{AttachInfo, PatternOption, PeerId, RecvError, SendErrorKind};
+use transports::{Endpoint, TransportConfig};
+use zmtp_proto::{MechanismConfig, Msg, SessionConfig, SocketType};
+
+use crate::context::ContextInner;
+use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, SocketState, run_effects};
+use crate::error::{Error, Result};
+use crate::io::{ConnectRequest, IoCommand, ListenRequest};
+use crate::message::Message;
+use crate::options::{SocketOptions, millis, positive_millis};
+
+/// Send or receive without blocking: fail with [`Error::WouldBlock`] instead of waiting.
+pub const DONTWAIT: i32 = 1;
+/// More frames of the same message follow this one.
+pub const SNDMORE: i32 = 2;
+
+/// A ZeroMQ socket.
+///
+/// Methods take `&self`, as in the `zmq` crate; like libzmq's sockets, a socket is meant to
+/// be used by one thread at a time (move it between threads freely). Dropping it closes it:
+/// pending outbound messages are still delivered for up to LINGER.
+#[derive(Debug)]
+pub struct Socket {
+    shared: Arc<SocketShared>,
+    ctx: Arc<ContextInner>,
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Arc<ContextInner>, socket_type: SocketType) -> Result<Self> {
+        let pattern =
+            patterns::new_pattern(socket_type).map_err(|e| Error::NotSupported(e.to_string()))?;
+        let shared = SocketShared::new(
+            socket_type,
+            pattern,
+            SocketOptions::default(),
+            ctx.pick_io(),
+        );
+        Ok(Self { shared, ctx })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SocketShared> {
+        &self.shared
+    }
+
+    /// The socket's type.
+    pub fn get_socket_type(&self) -> SocketType {
+        self.shared.socket_type
+    }
+
+    // ---- endpoints -------------------------------------------------------------------
+
+    /// Accepts connections on an endpoint (`tcp://*:5555`, `tcp://127.0.0.1:*`,
+    /// `ipc:///tmp/feed`, `inproc://name`). The resolved endpoint is then readable with
+    /// [`Socket::get_last_endpoint`].
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.check_open()?;
+        let parsed: Endpoint = endpoint.parse()?;
+        if let Endpoint::Inproc(name) = &parsed {
+            return self.bind_inproc(name, endpoint);
+        }
+        let config = transport_config(&self.shared.lock().options);
+        let listener = transports::Listener::bind(&parsed, &config)?;
+        let resolved = listener.local_endpoint().to_owned();
+        self.shared.lock().options.last_endpoint = resolved.clone();
+        self.shared
+            .io
+            .submit(IoCommand::Listen(Box::new(ListenRequest {
+                socket: self.shared.clone(),
+                listener,
+                endpoint: resolved,
+            })));
+        Ok(())
+    }
+
+    /// Connects to an endpoint. The connection is made in the background: messages queue
+    /// (up to SNDHWM) until it is up, and it is remade after RECONNECT_IVL if it drops.
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.check_open()?;
+        let parsed: Endpoint = endpoint.parse()?;
+        if let Endpoint::Inproc(name) = &parsed {
+            return self.connect_inproc(name, endpoint);
+        }
+        let mut effects = Vec::new();
+        let owner = next_owner();
+        let peer = {
+            let mut state = self.shared.lock();
+            state.options.last_endpoint = endpoint.to_owned();
+            if state.options.immediate {
+                None
+            } else {
+                Some(self.attach_connect_peer(
+                    &mut state,
+                    PeerLink::Conn(None),
+                    owner,
+                    &mut effects,
+                ))
+            }
+        };
+        run_effects(effects);
+        self.shared
+            .io
+            .submit(IoCommand::Connect(Box::new(ConnectRequest {
+                socket: self.shared.clone(),
+                peer,
+                owner,
+                endpoint: parsed,
+                endpoint_str: endpoint.to_owned(),
+            })));
+        Ok(())
+    }
+
+    /// Stops accepting connections on an endpoint given to [`Socket::bind`] (for a wildcard
+    /// bind, use the resolved endpoint from [`Socket::get_last_endpoint`]).
+    pub fn unbind(&self, endpoint: &str) -> Result<()> {
+        self.check_open()?;
+        if let Ok(Endpoint::Inproc(name)) = endpoint.parse::<Endpoint>() {
+            let mut registry = self.ctx.lock_inproc();
+            let ours = registry
+                .bound
+                .get(&name)
+                .and_then(std::sync::Weak::upgrade)
+                .is_some_and(|s| s.id == self.shared.id);
+            if ours {
+                registry.bound.remove(&name);
+                return Ok(());
+            }
+            return Err(Error::NoSuchEndpoint(endpoint.to_owned()));
+        }
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.shared.io.submit(IoCommand::Unbind {
+            socket_id: self.shared.id,
+            endpoint: endpoint.to_owned(),
+            reply,
+        });
+        match answer.recv() {
+            Ok(true) => Ok(()),
+            _ => Err(Error::NoSuchEndpoint(endpoint.to_owned())),
+        }
+    }
+
+    /// Stops connecting to an endpoint given to [`Socket::connect`], dropping what was queued
+    /// for it.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.check_open()?;
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.shared.io.submit(IoCommand::Disconnect {
+            socket_id: self.shared.id,
+            endpoint: endpoint.to_owned(),
+            reply,
+        });
+        match answer.recv() {
+            Ok(true) => Ok(()),
+            _ => Err(Error::NoSuchEndpoint(endpoint.to_owned())),
+        }
+    }
+
+    fn attach_connect_peer(
+        &self,
+        state: &mut SocketState,
+        link: PeerLink,
+        owner: u64,
+        effects: &mut Vec<Effect>,
+    ) -> PeerId {
+        let entry = state.peers.vacant_entry();
+        let peer = PeerId(entry.key());
+        entry.insert(PeerSlot {
+            link,
+            tx_scheduled: false,
+            owner,
+        });
+        let connect_routing_id = state.options.connect_routing_id.take();
+        state.pattern.handle_peer_attached(
+            crate::clock::now(),
+            peer,
+            AttachInfo {
+                locally_initiated: true,
+                connect_routing_id,
+            },
+        );
+        self.shared.after_change(state, effects);
+        peer
+    }
+
+    fn bind_inproc(&self, name: &str, endpoint: &str) -> Result<()> {
+        let pending = {
+            let mut registry = self.ctx.lock_inproc();
+            if registry
+                .bound
+                .get(name)
+                .is_some_and(|s| s.strong_count() > 0)
+            {
+                return Err(Error::Transport(transports::TransportError::Bind {
+                    endpoint: endpoint.to_owned(),
+                    source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+                }));
+            }
+            registry
+                .bound
+                .insert(name.to_owned(), Arc::downgrade(&self.shared));
+            registry.pending.remove(name).unwrap_or_default()
+        };
+        self.shared.lock().options.last_endpoint = endpoint.to_owned();
+        let mut effects = Vec::new();
+        for (connecter, peer) in pending {
+            if let Some(connecter) = connecter.upgrade() {
+                crate::inproc::complete_link(&connecter, peer, &self.shared, &mut effects);
+            }
+        }
+        run_effects(effects);
+        Ok(())
+    }
+
+    fn connect_inproc(&self, name: &str, endpoint: &str) -> Result<()> {
+        let mut effects = Vec::new();
+        let peer = {
+            let mut state = self.shared.lock();
+            state.options.last_endpoint = endpoint.to_owned();
+            self.attach_connect_peer(&mut state, PeerLink::InprocPending, 0, &mut effects)
+        };
+        let binder = {
+            let mut registry = self.ctx.lock_inproc();
+            match registry.bound.get(name).and_then(std::sync::Weak::upgrade) {
+                Some(binder) => Some(binder),
+                None => {
+                    registry
+                        .pending
+                        .entry(name.to_owned())
+                        .or_default()
+                        .push((Arc::downgrade(&self.shared), peer));
+                    None
+                }
+            }
+        };
+        if let Some(binder) = binder {
+            crate::inproc::complete_link(&self.shared, peer, &binder, &mut effects);
+        }
+        run_effects(effects);
+        Ok(())
+    }
+
+    // ---- sending ---------------------------------------------------------------------
+
+    /// Sends one frame. With [`SNDMORE`] the frame is held until the last frame of the
+    /// message (sent without `SNDMORE`), and the whole message leaves atomically. With
+    /// [`DONTWAIT`], fails with [`Error::WouldBlock`] instead of waiting for room.
+    pub fn send<M: Into<Message>>(&self, msg: M, flags: i32) -> Result<()> {
+        let mut msg = msg.into();
+        let more = flags & SNDMORE != 0;
+        let dontwait = flags & DONTWAIT != 0;
+        let socket_type = self.shared.socket_type;
+        let routing_id = msg.routing_id();
+        let group = msg.take_group();
+        let frame = msg.into_bytes();
+        let mut state = self.lock_checked()?;
+        let first = state.tx_partial.is_none();
+        let mut whole = state.tx_partial.take().unwrap_or_default();
+        if first {
+            if let Some(group) = group {
+                whole.push_back(group);
+            }
+            whole.set_routing_id(routing_id);
+        }
+        whole.push_back(frame);
+        if more {
+            if first && !state.pattern.is_writable() {
+                drop(state);
+                // libzmq blocks (or fails with EAGAIN) on the first frame of a message.
+                self.wait_writable(dontwait)?;
+                state = self.lock_checked()?;
+            }
+            state.tx_partial = Some(whole);
+            return Ok(());
+        }
+        if socket_type == SocketType::Radio && whole.len() == 1 {
+            return Err(Error::invalid(
+                "a RADIO message needs a group: set_group first",
+            ));
+        }
+        drop(state);
+        self.send_whole(whole, dontwait)
+    }
+
+    /// Sends every part as one multipart message.
+    pub fn send_multipart<I, T>(&self, parts: I, flags: i32) -> Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<Message>,
+    {
+        let msg = Msg::from_frames(parts.into_iter().map(|p| p.into().into_bytes()));
+        if msg.is_empty() {
+            return Err(Error::invalid("a message needs at least one frame"));
+        }
+        self.send_whole(msg, flags & DONTWAIT != 0)
+    }
+
+    fn send_whole(&self, msg: Msg, dontwait: bool) -> Result<()> {
+        let timeout = if dontwait {
+            Some(Duration::ZERO)
+        } else {
+            millis(self.shared.lock().options.sndtimeo)
+        };
+        let mut pending = Some(msg);
+        self.wait_for(timeout, |state, now| {
+            let Some(msg) = pending.take() else {
+                return Ok(Some(()));
+            };
+            match state.pattern.send(now, msg) {
+                Ok(()) => Ok(Some(())),
+                Err(e) => match e.kind {
+                    SendErrorKind::WouldBlock => {
+                        pending = Some(e.msg);
+                        Ok(None)
+                    }
+                    kind => Err(send_error(kind)),
+                },
+            }
+        })
+    }
+
+    fn wait_writable(&self, dontwait: bool) -> Result<()> {
+        let timeout = if dontwait {
+            Some(Duration::ZERO)
+        } else {
+            millis(self.shared.lock().options.sndtimeo)
+        };
+        self.wait_for(timeout, |state, _| {
+            Ok(state.pattern.is_writable().then_some(()))
+        })
+    }
+
+    // ---- receiving -------------------------------------------------------------------
+
+    /// Receives one frame. [`Message::get_more`] (or [`Socket::get_rcvmore`]) tells whether
+    /// more frames of the same message follow.
+    pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        {
+            let mut state = self.lock_checked()?;
+            if let Some(frame) = state.rx_partial.pop_front() {
+                let more = !state.rx_partial.is_empty();
+                let current = state.rx_current.as_ref();
+                return Ok(Message::from_parts(
+                    frame,
+                    more,
+                    current.map_or(0, Msg::routing_id),
+                    current.and_then(|m| m.metadata().cloned()),
+                ));
+            }
+        }
+        let msg = self.recv_whole(flags & DONTWAIT != 0)?;
+        let socket_type = self.shared.socket_type;
+        let mut state = self.lock_checked()?;
+        let routing_id = msg.routing_id();
+        let metadata = msg.metadata().cloned();
+        let mut frames: std::collections::VecDeque<Bytes> = msg.clone().into_frames().collect();
+        let group = if socket_type == SocketType::Dish && frames.len() > 1 {
+            frames.pop_front()
+        } else {
+            None
+        };
+        let first = frames.pop_front().unwrap_or_default();
+        let more = !frames.is_empty();
+        state.rx_partial = frames;
+        state.rx_current = Some(msg);
+        let mut message = Message::from_parts(first, more, routing_id, metadata);
+        message.set_group_bytes(group);
+        Ok(message)
+    }
+
+    /// Receives one frame's bytes (a copy into a `Vec`; see [`Socket::recv_msg`] for
+    /// zero-copy).
+    pub fn recv_bytes(&self, flags: i32) -> Result<Vec<u8>> {
+        self.recv_msg(flags).map(|m| m.to_vec())
+    }
+
+    /// Receives one frame as a string: `Ok(Err(bytes))` when it is not UTF-8.
+    pub fn recv_string(&self, flags: i32) -> Result<std::result::Result<String, Vec<u8>>> {
+        self.recv_bytes(flags)
+            .map(|b| String::from_utf8(b).map_err(std::string::FromUtf8Error::into_bytes))
+    }
+
+    /// Receives a whole message, every frame as bytes.
+    pub fn recv_multipart(&self, flags: i32) -> Result<Vec<Vec<u8>>> {
+        Ok(self
+            .recv_frames(flags)?
+            .into_iter()
+            .map(|b| b.to_vec())
+            .collect())
+    }
+
+    /// Receives a whole message without copying: its frames as `Bytes`.
+    pub fn recv_frames(&self, flags: i32) -> Result<Vec<Bytes>> {
+        {
+            let mut state = self.lock_checked()?;
+            if !state.rx_partial.is_empty() {
+                return Ok(state.rx_partial.drain(..).collect());
+            }
+        }
+        Ok(self
+            .recv_whole(flags & DONTWAIT != 0)?
+            .into_frames()
+            .collect())
+    }
+
+    fn recv_whole(&self, dontwait: bool) -> Result<Msg> {
+        let timeout = if dontwait {
+            Some(Duration::ZERO)
+        } else {
+            millis(self.shared.lock().options.rcvtimeo)
+        };
+        self.wait_for(timeout, |state, now| match state.pattern.recv(now) {
+            Ok(msg) => Ok(Some(msg)),
+            Err(RecvError::WouldBlock) => Ok(None),
+            Err(RecvError::InvalidState) => Err(Error::InvalidState(
+                "this socket must send before it can receive again".into(),
+            )),
+            Err(_) => Err(Error::NotSupported(format!(
+                "a {} socket does not receive",
+                self.shared.socket_type
+            ))),
+        })
+    }
+
+    /// True when the last frame received has more frames after it (`ZMQ_RCVMORE`).
+    pub fn get_rcvmore(&self) -> Result<bool> {
+        Ok(!self.shared.lock().rx_partial.is_empty())
+    }
+
+    /// A [`crate::PollItem`] watching this socket for `events`.
+    pub fn as_poll_item(&self, events: i16) -> crate::PollItem<'_> {
+        crate::PollItem::new(self, events)
+    }
+
+    /// Whether a receive and a send would succeed now (`ZMQ_EVENTS`), counting a message
+    /// being received frame by frame as readable and one being sent as writable.
+    pub(crate) fn readiness(&self) -> Result<(bool, bool)> {
+        let state = self.lock_checked()?;
+        Ok((
+            !state.rx_partial.is_empty() || state.pattern.is_readable(),
+            state.tx_partial.is_some() || state.pattern.is_writable(),
+        ))
+    }
+
+    pub(crate) fn watch(&self, signal: &Arc<crate::poll::Signal>) {
+        self.shared.lock().watchers.add(signal);
+    }
+
+    // ---- blocking machinery ------------------------------------------------------------
+
+    fn check_open(&self) -> Result<()> {
+        if self.ctx.is_terminated() {
+            return Err(Error::Terminated);
+        }
+        Ok(())
+    }
+
+    fn lock_checked(&self) -> Result<std::sync::MutexGuard<'_, SocketState>> {
+        let state = self.shared.lock();
+        if state.terminated {
+            return Err(Error::Terminated);
+        }
+        Ok(state)
+    }
+
+    /// Runs `attempt` under the lock until it yields a value, waiting for the socket to
+    /// change in between, for at most `timeout` (`None`: forever).
+    fn wait_for<T>(
+        &self,
+        timeout: Option<Duration>,
+        mut attempt: impl FnMut(&mut SocketState, Instant) -> Result<Option<T>>,
+    ) -> Result<T> {
+        let mut deadline = None;
+        let mut effects = Vec::new();
+        let mut state = self.lock_checked()?;
+        loop {
+            let now = crate::clock::now();
+            let outcome = attempt(&mut state, now);
+            self.shared.after_change(&mut state, &mut effects);
+            match outcome {
+                Ok(Some(value)) => {
+                    drop(state);
+                    run_effects(effects);
+                    return Ok(value);
+                }
+                Err(e) => {
+                    drop(state);
+                    run_effects(effects);
+                    return Err(e);
+                }
+                Ok(None) => {}
+            }
+            if !effects.is_empty() {
+                drop(state);
+                run_effects(std::mem::take(&mut effects));
+                state = self.lock_checked()?;
+                continue;
+            }
+            let remaining = match timeout {
+                Some(t) => {
+                    let deadline = *deadline.get_or_insert(now + t);
+                    let left = deadline.saturating_duration_since(now);
+                    if left.is_zero() {
+                        return Err(Error::WouldBlock);
+                    }
+                    Some(left)
+                }
+                None => None,
+            };
+            state.blocked += 1;
+            state = match remaining {
+                Some(left) => {
+                    self.shared
+                        .cond
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .shared
+                    .cond
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            };
+            state.blocked -= 1;
+            if state.terminated {
+                return Err(Error::Terminated);
+            }
+        }
+    }
+
+    // ---- options -----------------------------------------------------------------------
+
+    fn set_pattern_option(&self, option: PatternOption) -> Result<()> {
+        let mut effects = Vec::new();
+        let result = {
+            let mut state = self.lock_checked()?;
+            let result = state.pattern.set_option(crate::clock::now(), option);
+            self.shared.after_change(&mut state, &mut effects);
+            result
+        };
+        run_effects(effects);
+        result.map_err(|e| Error::invalid(e.to_string()))
+    }
+
+    fn update<T>(&self, f: impl FnOnce(&mut SocketOptions) -> T) -> T {
+        f(&mut self.shared.lock().options)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&SocketOptions) -> T) -> T {
+        f(&self.shared.lock().options)
+    }
+
+    /// Closes the socket (dropping it does the same). Pending outbound messages are delivered
+    /// for up to LINGER in the background.
+    pub fn close(self) {}
+}
+
+/// Generates a setter and getter for an option the pattern machine also needs.
+macro_rules! pattern_bool_option {
+    ($(#[$doc:meta])* $set:ident, $get:ident, $field:ident, $variant:ident) => {
+        $(#[$doc])*
+        pub fn $set(&self, value: bool) -> Result<()> {
+            self.set_pattern_option(PatternOption::$variant(value))?;
+            self.update(|o| o.$field = value);
+            Ok(())
+        }
+
+        #[doc = concat!("The value set with [`Socket::", stringify!($set), "`].")]
+        pub fn $get(&self) -> Result<bool> {
+            Ok(self.read(|o| o.$field))
+        }
+    };
+}
+
+/// Generates a setter and getter for an integer option kept by the facade.
+macro_rules! int_option {
+    ($(#[$doc:meta])* $set:ident, $get:ident, $field:ident, $min:expr) => {
+        $(#[$doc])*
+        pub fn $set(&self, value: i32) -> Result<()> {
+            if value < $min {
+                return Err(Error::invalid(format!(
+                    concat!(stringify!($field), " must be at least {}, not {}"),
+                    $min, value
+                )));
+            }
+            self.update(|o| o.$field = value);
+            Ok(())
+        }
+
+        #[doc = concat!("The value set with [`Socket::", stringify!($set), "`].")]
+        pub fn $get(&self) -> Result<i32> {
+            Ok(self.read(|o| o.$field))
+        }
+    };
+}
+
+impl Socket {
+    /// SNDHWM: messages queued per peer before send blocks (or drops, for PUB); 0 is no limit.
+    pub fn set_sndhwm(&self, value: i32) -> Result<()> {
+        let hwm = usize::try_from(value).map_err(|_| Error::invalid("SNDHWM must be >= 0"))?;
+        self.set_pattern_option(PatternOption::SndHwm(hwm))?;
+        self.update(|o| o.sndhwm = value);
+        Ok(())
+    }
+
+    /// The value set with [`Socket::set_sndhwm`] (default 1000).
+    pub fn get_sndhwm(&self) -> Result<i32> {
+        Ok(self.read(|o| o.sndhwm))
+    }
+
+    /// RCVHWM: messages queued per peer inbound before reading from it pauses; 0 is no limit.
+    pub fn set_rcvhwm(&self, value: i32) -> Result<()> {
+        let hwm = usize::try_from(value).map_err(|_| Error::invalid("RCVHWM must be >= 0"))?;
+        self.set_pattern_option(PatternOption::RcvHwm(hwm))?;
+        self.update(|o| o.rcvhwm = value);
+        Ok(())
+    }
+
+    /// The value set with [`Socket::set_rcvhwm`] (default 1000).
+    pub fn get_rcvhwm(&self) -> Result<i32> {
+        Ok(self.read(|o| o.rcvhwm))
+    }
+
+    int_option!(
+        /// LINGER in milliseconds: how long a closed socket keeps delivering; -1 forever.
+        set_linger, get_linger, linger, -1
+    );
+    int_option!(
+        /// RECONNECT_IVL in milliseconds (default 100); -1 never reconnects.
+        set_reconnect_ivl, get_reconnect_ivl, reconnect_ivl, -1
+    );
+    int_option!(
+        /// RECONNECT_IVL_MAX in milliseconds: the back-off ceiling; 0 keeps RECONNECT_IVL.
+        set_reconnect_ivl_max, get_reconnect_ivl_max, reconnect_ivl_max, 0
+    );
+    int_option!(
+        /// SNDTIMEO in milliseconds: how long send waits; -1 forever, 0 never.
+        set_sndtimeo, get_sndtimeo, sndtimeo, -1
+    );
+    int_option!(
+        /// RCVTIMEO in milliseconds: how long recv waits; -1 forever, 0 never.
+        set_rcvtimeo, get_rcvtimeo, rcvtimeo, -1
+    );
+    int_option!(
+        /// HANDSHAKE_IVL in milliseconds: the longest a ZMTP handshake may take; 0 no limit.
+        set_handshake_ivl, get_handshake_ivl, handshake_ivl, 0
+    );
+    int_option!(
+        /// TCP_KEEPALIVE: -1 leaves the OS default, 0 off, 1 on.
+        set_tcp_keepalive, get_tcp_keepalive, tcp_keepalive, -1
+    );
+    int_option!(
+        /// TCP_KEEPALIVE_IDLE in seconds; -1 leaves the OS default.
+        set_tcp_keepalive_idle, get_tcp_keepalive_idle, tcp_keepalive_idle, -1
+    );
+    int_option!(
+        /// TCP_KEEPALIVE_CNT; -1 leaves the OS default.
+        set_tcp_keepalive_cnt, get_tcp_keepalive_cnt, tcp_keepalive_cnt, -1
+    );
+    int_option!(
+        /// TCP_KEEPALIVE_INTVL in seconds; -1 leaves the OS default.
+        set_tcp_keepalive_intvl, get_tcp_keepalive_intvl, tcp_keepalive_intvl, -1
+    );
+    int_option!(
+        /// SNDBUF: the kernel send buffer in octets; -1 leaves the OS default.
+        set_sndbuf, get_sndbuf, sndbuf, -1
+    );
+    int_option!(
+        /// RCVBUF: the kernel receive buffer in octets; -1 leaves the OS default.
+        set_rcvbuf, get_rcvbuf, rcvbuf, -1
+    );
+    int_option!(
+        /// BACKLOG: pending connections a listener queues (default 100).
+        set_backlog, get_backlog, backlog, 0
+    );
+    int_option!(
+        /// HEARTBEAT_IVL in milliseconds: send a ZMTP PING this often; 0 off.
+        set_heartbeat_ivl, get_heartbeat_ivl, heartbeat_ivl, 0
+    );
+    int_option!(
+        /// HEARTBEAT_TTL in milliseconds: how long the peer may wait for traffic from us
+        /// before it considers us gone (sent in our PINGs).
+        set_heartbeat_ttl, get_heartbeat_ttl, heartbeat_ttl, 0
+    );
+    int_option!(
+        /// HEARTBEAT_TIMEOUT in milliseconds: drop the connection when nothing arrives this
+        /// long after a PING; -1 uses HEARTBEAT_IVL.
+        set_heartbeat_timeout, get_heartbeat_timeout, heartbeat_timeout, -1
+    );
+
+    /// MAXMSGSIZE in octets: a peer sending a larger message is disconnected; -1 no limit.
+    pub fn set_maxmsgsize(&self, value: i64) -> Result<()> {
+        if value < -1 {
+            return Err(Error::invalid("MAXMSGSIZE must be -1 or more"));
+        }
+        self.update(|o| o.maxmsgsize = value);
+        Ok(())
+    }
+
+    /// The value set with [`Socket::set_maxmsgsize`] (default -1).
+    pub fn get_maxmsgsize(&self) -> Result<i64> {
+        Ok(self.read(|o| o.maxmsgsize))
+    }
+
+    /// ROUTING_ID (formerly IDENTITY): the id this socket announces to ROUTER peers,
+    /// 1 to 255 octets, not starting with a zero octet.
+    pub fn set_routing_id(&self, id: &[u8]) -> Result<()> {
+        if id.is_empty() || id.len() > 255 || id[0] == 0 {
+            return Err(Error::invalid(
+                "ROUTING_ID must be 1 to 255 octets and must not start with 0x00",
+            ));
+        }
+        self.update(|o| o.routing_id = Some(Bytes::copy_from_slice(id)));
+        Ok(())
+    }
+
+    /// The value set with [`Socket::set_routing_id`] (empty when unset).
+    pub fn get_routing_id(&self) -> Result<Vec<u8>> {
+        Ok(self.read(|o| {
+            o.routing_id
+                .as_deref()
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        }))
+    }
+
+    /// Alias of [`Socket::set_routing_id`] (libzmq's older name).
+    pub fn set_identity(&self, id: &[u8]) -> Result<()> {
+        self.set_routing_id(id)
+    }
+
+    /// Alias of [`Socket::get_routing_id`].
+    pub fn get_identity(&self) -> Result<Vec<u8>> {
+        self.get_routing_id()
+    }
+
+    /// CONNECT_ROUTING_ID: the routing id a ROUTER or STREAM socket gives the peer of its next
+    /// `connect`.
+    pub fn set_connect_routing_id(&self, id: &[u8]) -> Result<()> {
+        if !matches!(
+            self.shared.socket_type,
+            SocketType::Router | SocketType::Stream
+        ) {
+            return Err(Error::invalid(
+                "CONNECT_ROUTING_ID applies to ROUTER and STREAM sockets",
+            ));
+        }
+        if id.is_empty() || id.len() > 255 {
+            return Err(Error::invalid("CONNECT_ROUTING_ID must be 1 to 255 octets"));
+        }
+        self.update(|o| o.connect_routing_id = Some(Bytes::copy_from_slice(id)));
+        Ok(())
+    }
+
+    /// IMMEDIATE: queue messages only to completed connections.
+    pub fn set_immediate(&self, value: bool) -> Result<()> {
+        self.update(|o| o.immediate = value);
+        Ok(())
+    }
+
+    /// The value set with [`Socket::set_immediate`].
+    pub fn get_immediate(&self) -> Result<bool> {
+        Ok(self.read(|o| o.immediate))
+    }
+
+    /// IPV6: accept and make IPv6 connections (and dual-stack binds on `*`).
+    pub fn set_ipv6(&self, value: bool) -> Result<()> {
+        self.update(|o| o.ipv6 = value);
+        Ok(())
+    }
+
+    /// The value set with [`Socket::set_ipv6`].
+    pub fn get_ipv6(&self) -> Result<bool> {
+        Ok(self.read(|o| o.ipv6))
+    }
+
+    pattern_bool_option!(
+        /// CONFLATE: keep only the last message in each queue.
+        set_conflate, get_conflate, conflate, Conflate
+    );
+    pattern_bool_option!(
+        /// ROUTER_MANDATORY: fail with EHOSTUNREACH on an unroutable message instead of
+        /// dropping it.
+        set_router_mandatory, get_router_mandatory, router_mandatory, RouterMandatory
+    );
+    pattern_bool_option!(
+        /// ROUTER_HANDOVER: a new peer announcing a routing id in use takes it over.
+        set_router_handover, get_router_handover, router_handover, RouterHandover
+    );
+    pattern_bool_option!(
+        /// PROBE_ROUTER: send an empty message to each new peer.
+        set_probe_router, get_probe_router, probe_router, ProbeRouter
+    );
+    pattern_bool_option!(
+        /// REQ_RELAXED: allow a new request before the previous reply.
+        set_req_relaxed, get_req_relaxed, req_relaxed, ReqRelaxed
+    );
+    pattern_bool_option!(
+        /// REQ_CORRELATE: match replies to requests by a request id.
+        set_req_correlate, get_req_correlate, req_correlate, ReqCorrelate
+    );
+    pattern_bool_option!(
+        /// XPUB_VERBOSE: pass every subscription to the application.
+        set_xpub_verbose, get_xpub_verbose, xpub_verbose, XPubVerbose
+    );
+    pattern_bool_option!(
+        /// XPUB_VERBOSER: pass every subscription and unsubscription to the application.
+        set_xpub_verboser, get_xpub_verboser, xpub_verboser, XPubVerboser
+    );
+    pattern_bool_option!(
+        /// XPUB_NODROP: fail with EAGAIN when a subscriber is full, instead of dropping.
+        set_xpub_nodrop, get_xpub_nodrop, xpub_nodrop, XPubNoDrop
+    );
+    pattern_bool_option!(
+        /// XPUB_MANUAL: the application decides subscriptions.
+        set_xpub_manual, get_xpub_manual, xpub_manual, XPubManual
+    );
+    pattern_bool_option!(
+        /// INVERT_MATCHING: PUB/XPUB deliver, and SUB accepts, what does not match.
+        set_invert_matching, get_invert_matching, invert_matching, InvertMatching
+    );
+    pattern_bool_option!(
+        /// STREAM_NOTIFY: a STREAM socket reports connects and disconnects (default on).
+        set_stream_notify, get_stream_notify, stream_notify, StreamNotify
+    );
+
+    /// XPUB_WELCOME_MSG: a message sent to each new subscriber (empty clears it).
+    pub fn set_xpub_welcome_msg(&self, msg: &[u8]) -> Result<()> {
+        let value = (!msg.is_empty()).then(|| Bytes::copy_from_slice(msg));
+        self.set_pattern_option(PatternOption::XPubWelcomeMsg(value.clone()))?;
+        self.update(|o| o.xpub_welcome_msg = value);
+        Ok(())
+    }
+
+    /// SUBSCRIBE: a SUB socket receives messages starting with `prefix` (empty: all).
+    pub fn set_subscribe(&self, prefix: &[u8]) -> Result<()> {
+        self.set_pattern_option(PatternOption::Subscribe(Bytes::copy_from_slice(prefix)))
+    }
+
+    /// UNSUBSCRIBE: removes one subscription made with [`Socket::set_subscribe`].
+    pub fn set_unsubscribe(&self, prefix: &[u8]) -> Result<()> {
+        self.set_pattern_option(PatternOption::Unsubscribe(Bytes::copy_from_slice(prefix)))
+    }
+
+    /// DISH: receive messages sent to `group`.
+    pub fn join(&self, group: &str) -> Result<()> {
+        self.set_pattern_option(PatternOption::Join(Bytes::copy_from_slice(
+            group.as_bytes(),
+        )))
+    }
+
+    /// DISH: stop receiving messages sent to `group`.
+    pub fn leave(&self, group: &str) -> Result<()> {
+        self.set_pattern_option(PatternOption::Leave(Bytes::copy_from_slice(
+            group.as_bytes(),
+        )))
+    }
+
+    /// PLAIN_SERVER: act as a PLAIN server (clients must log in).
+    pub fn set_plain_server(&self, value: bool) -> Result<()> {
+        self.update(|o| o.plain_server = value);
+        Ok(())
+    }
+
+    /// PLAIN_USERNAME: log in to PLAIN servers with this user name.
+    pub fn set_plain_username(&self, value: Option<&str>) -> Result<()> {
+        self.update(|o| o.plain_username = value.map(|v| Bytes::copy_from_slice(v.as_bytes())));
+        Ok(())
+    }
+
+    /// PLAIN_PASSWORD: log in to PLAIN servers with this password.
+    pub fn set_plain_password(&self, value: Option<&str>) -> Result<()> {
+        self.update(|o| o.plain_password = value.map(|v| Bytes::copy_from_slice(v.as_bytes())));
+        Ok(())
+    }
+
+    /// ZAP_DOMAIN: the domain sent in ZAP requests.
+    pub fn set_zap_domain(&self, domain: &str) -> Result<()> {
+        self.update(|o| o.zap_domain = Bytes::copy_from_slice(domain.as_bytes()));
+        Ok(())
+    }
+
+    /// LAST_ENDPOINT: the endpoint of the last bind (resolved: a wildcard port shows the port
+    /// chosen) or connect.
+    pub fn get_last_endpoint(&self) -> Result<String> {
+        Ok(self.read(|o| o.last_endpoint.clone()))
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let mut effects = Vec::new();
+        {
+            let mut state = self.shared.lock();
+            state.closed = true;
+            let inproc: Vec<PeerId> = state
+                .peers
+                .iter()
+                .filter(|(_, slot)| {
+                    matches!(slot.link, PeerLink::Inproc(..) | PeerLink::InprocPending)
+                })
+                .map(|(key, _)| PeerId(key))
+                .collect();
+            for peer in inproc {
+                // Hand what is queued to the link first: the other side may still read it.
+                if let Some(PeerSlot {
+                    link: PeerLink::Inproc(link, side),
+                    ..
+                }) = state.peers.get(peer.0)
+                {
+                    effects.push(Effect::InprocDetach(link.clone(), *side));
+                }
+            }
+        }
+        // Deliver queued inproc traffic before the machine forgets its peers.
+        run_effects(effects);
+        {
+            let mut registry = self.ctx.lock_inproc();
+            let id = self.shared.id;
+            registry
+                .bound
+                .retain(|_, s| s.upgrade().is_some_and(|s| s.id != id));
+            for waiting in registry.pending.values_mut() {
+                waiting.retain(|(s, _)| s.upgrade().is_some_and(|s| s.id != id));
+            }
+        }
+        self.shared
+            .io
+            .submit(IoCommand::CloseSocket(self.shared.clone()));
+    }
+}
+
+/// A fresh id for the pipe of one `connect` (see `PeerSlot::owner`).
+fn next_owner() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn send_error(kind: SendErrorKind) -> Error {
+    match kind {
+        SendErrorKind::InvalidState => Error::InvalidState(
+            "this socket must receive (or was not asked) before it can send".into(),
+        ),
+        SendErrorKind::HostUnreachable => Error::HostUnreachable,
+        SendErrorKind::NotSupported => Error::NotSupported("this socket type does not send".into()),
+        SendErrorKind::InvalidMessage => {
+            Error::invalid("the message does not fit this socket type")
+        }
+        _ => Error::WouldBlock,
+    }
+}
+
+/// The transport settings a socket's options ask for.
+pub(crate) fn transport_config(options: &SocketOptions) -> TransportConfig {
+    let unset_if_negative = |v: i32| u32::try_from(v).ok();
+    TransportConfig {
+        ipv6: options.ipv6,
+        backlog: u32::try_from(options.backlog).unwrap_or(TransportConfig::DEFAULT_BACKLOG),
+        sndbuf: unset_if_negative(options.sndbuf),
+        rcvbuf: unset_if_negative(options.rcvbuf),
+        tcp_keepalive: match options.tcp_keepalive {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        },
+        tcp_keepalive_idle: unset_if_negative(options.tcp_keepalive_idle),
+        tcp_keepalive_intvl: unset_if_negative(options.tcp_keepalive_intvl),
+        tcp_keepalive_cnt: unset_if_negative(options.tcp_keepalive_cnt),
+        ..TransportConfig::default()
+    }
+}
+
+/// The ZMTP session settings a socket's options ask for.
+pub(crate) fn session_config(socket: &SocketShared) -> SessionConfig {
+    let state = socket.lock();
+    let o = &state.options;
+    let mut config = SessionConfig::new(socket.socket_type);
+    config.routing_id = o.routing_id.clone();
+    config.mechanism = if o.plain_server {
+        MechanismConfig::PlainServer
+    } else if let Some(username) = &o.plain_username {
+        MechanismConfig::PlainClient {
+            username: username.clone(),
+            password: o.plain_password.clone().unwrap_or_default(),
+        }
+    } else {
+        MechanismConfig::Null
+    };
+    config.max_msg_size = u64::try_from(o.maxmsgsize).ok();
+    config.handshake_timeout = positive_millis(o.handshake_ivl);
+    config.heartbeat_interval = positive_millis(o.heartbeat_ivl);
+    config.heartbeat_ttl = positive_millis(o.heartbeat_ttl);
+    config.heartbeat_timeout = positive_millis(o.heartbeat_timeout);
+    config.metadata = o.metadata.clone();
+    config
+}
+
+impl Socket {
+    #[doc(hidden)]
+    pub fn debug_state(&self) -> String {
+        let state = self.shared.lock();
+        let peers: Vec<String> = state
+            .peers
+            .iter()
+            .map(|(k, slot)| {
+                format!(
+                    "peer {k}: {:?} sched={} stats={:?}",
+                    slot.link,
+                    slot.tx_scheduled,
+                    state.pattern.peer_stats(PeerId(k))
+                )
+            })
+            .collect();
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.shared.io.submit(IoCommand::Dump(reply));
+        let io = answer.recv().unwrap_or_default();
+        format!(
+            "id={} readable={} writable={} blocked={} peers={peers:#?}\nio:\n{io}",
+            self.shared.id,
+            state.pattern.is_readable(),
+            state.pattern.is_writable(),
+            state.blocked
+        )
+    }
+}

@@ -1,0 +1,303 @@
+//! Our sockets talking to each other over inproc, tcp and ipc: the facade's own behaviour.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Transport, endpoint_for};
+use zmq_rs::{Context, DONTWAIT, Error, SNDMORE, Socket, SocketType};
+
+fn socket(ctx: &Context, t: SocketType) -> Socket {
+    let s = ctx.socket(t).expect("socket");
+    s.set_rcvtimeo(5000).expect("rcvtimeo");
+    s.set_sndtimeo(5000).expect("sndtimeo");
+    s
+}
+
+fn endpoints() -> Vec<String> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    vec![
+        format!("inproc://sockets-test-{n}"),
+        endpoint_for(Transport::Tcp),
+        endpoint_for(Transport::Ipc),
+    ]
+}
+
+fn bind(s: &Socket, endpoint: &str) -> String {
+    s.bind(endpoint).expect("bind");
+    s.get_last_endpoint().expect("last endpoint")
+}
+
+#[test]
+fn push_pull_delivers_in_order_on_every_transport() {
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let pull = socket(&ctx, zmq_rs::PULL);
+        let push = socket(&ctx, zmq_rs::PUSH);
+        let ep = bind(&pull, &endpoint);
+        push.connect(&ep).expect("connect");
+        // More than both high-water marks hold: the sender must wait for the receiver.
+        let sender = std::thread::spawn(move || {
+            for i in 0..10_000u32 {
+                push.send(&i.to_be_bytes(), 0).expect("send");
+            }
+        });
+        for i in 0..10_000u32 {
+            assert_eq!(
+                pull.recv_bytes(0)
+                    .unwrap_or_else(|e| panic!("{ep} #{i}: {e}\n{}", pull.debug_state())),
+                i.to_be_bytes(),
+                "{ep}"
+            );
+        }
+        sender.join().expect("sender");
+    }
+}
+
+#[test]
+fn req_rep_round_trips_on_every_transport() {
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let rep = socket(&ctx, zmq_rs::REP);
+        let req = socket(&ctx, zmq_rs::REQ);
+        let ep = bind(&rep, &endpoint);
+        req.connect(&ep).expect("connect");
+        for i in 0..100u32 {
+            req.send(&i.to_be_bytes(), 0).expect("request");
+            assert_eq!(rep.recv_bytes(0).expect("request in"), i.to_be_bytes());
+            rep.send("ok", 0).expect("reply");
+            assert_eq!(req.recv_bytes(0).expect("reply in"), b"ok");
+        }
+    }
+}
+
+#[test]
+fn req_refuses_second_send_until_reply_rfc28() {
+    let ctx = Context::new();
+    let rep = socket(&ctx, zmq_rs::REP);
+    let req = socket(&ctx, zmq_rs::REQ);
+    rep.bind("inproc://req-efsm").expect("bind");
+    req.connect("inproc://req-efsm").expect("connect");
+    req.send("one", 0).expect("first request");
+    assert!(matches!(req.send("two", 0), Err(Error::InvalidState(_))));
+    assert!(matches!(rep.send("early", 0), Err(Error::InvalidState(_))));
+}
+
+#[test]
+fn multipart_frames_report_more_and_stay_together() {
+    let ctx = Context::new();
+    let a = socket(&ctx, zmq_rs::PAIR);
+    let b = socket(&ctx, zmq_rs::PAIR);
+    let ep = bind(&a, "tcp://127.0.0.1:*");
+    b.connect(&ep).expect("connect");
+    b.send("first", SNDMORE).expect("part 1");
+    b.send("", SNDMORE).expect("part 2");
+    b.send("last", 0).expect("part 3");
+    let m1 = a.recv_msg(0).expect("frame 1");
+    assert_eq!(&m1[..], b"first");
+    assert!(m1.get_more() && a.get_rcvmore().expect("rcvmore"));
+    let m2 = a.recv_msg(0).expect("frame 2");
+    assert!(m2.is_empty() && m2.get_more());
+    let m3 = a.recv_msg(0).expect("frame 3");
+    assert_eq!(&m3[..], b"last");
+    assert!(!m3.get_more() && !a.get_rcvmore().expect("rcvmore"));
+}
+
+#[test]
+fn pub_sub_filters_by_prefix_on_every_transport() {
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let publisher = socket(&ctx, zmq_rs::PUB);
+        let subscriber = socket(&ctx, zmq_rs::SUB);
+        subscriber.set_subscribe(b"a").expect("subscribe");
+        let ep = bind(&publisher, &endpoint);
+        subscriber.connect(&ep).expect("connect");
+        subscriber.set_rcvtimeo(50).expect("rcvtimeo");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            publisher.send("b-skip", 0).expect("send");
+            publisher.send("a-keep", 0).expect("send");
+            match subscriber.recv_bytes(0) {
+                Ok(m) => {
+                    assert_eq!(m, b"a-keep");
+                    break;
+                }
+                Err(Error::WouldBlock) => assert!(Instant::now() < deadline, "{ep}"),
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn connect_before_bind_queues_until_the_peer_appears() {
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let push = socket(&ctx, zmq_rs::PUSH);
+        let pull = socket(&ctx, zmq_rs::PULL);
+        let ep = if endpoint.starts_with("tcp") {
+            // Reserve a port, release it, then connect to it before binding again.
+            let probe = socket(&ctx, zmq_rs::PULL);
+            let ep = bind(&probe, &endpoint);
+            probe.unbind(&ep).expect("unbind");
+            ep
+        } else {
+            endpoint.clone()
+        };
+        push.connect(&ep).expect("connect");
+        push.send("early", 0).expect("queued while unconnected");
+        pull.bind(&ep).expect("bind later");
+        assert_eq!(
+            pull.recv_bytes(0).unwrap_or_else(|e| panic!("{ep}: {e}")),
+            b"early"
+        );
+    }
+}
+
+#[test]
+fn dontwait_reports_would_block_when_nothing_is_queued() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, zmq_rs::PULL);
+    pull.bind("inproc://dontwait").expect("bind");
+    assert!(matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)));
+    let push = socket(&ctx, zmq_rs::PUSH);
+    // No peer: a PUSH send would block (RFC 30).
+    assert!(matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)));
+}
+
+#[test]
+fn rcvtimeo_is_honoured() {
+    let ctx = Context::new();
+    let pull = socket(&ctx, zmq_rs::PULL);
+    pull.bind("inproc://rcvtimeo").expect("bind");
+    pull.set_rcvtimeo(100).expect("rcvtimeo");
+    let start = Instant::now();
+    assert!(matches!(pull.recv_bytes(0), Err(Error::WouldBlock)));
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_millis(100), "{waited:?}");
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+}
+
+#[test]
+fn router_dealer_routes_replies_by_identity() {
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let router = socket(&ctx, zmq_rs::ROUTER);
+        let ep = bind(&router, &endpoint);
+        let dealers: Vec<Socket> = (0..3)
+            .map(|i| {
+                let d = socket(&ctx, zmq_rs::DEALER);
+                d.set_routing_id(format!("dealer-{i}").as_bytes())
+                    .expect("id");
+                d.connect(&ep).expect("connect");
+                d
+            })
+            .collect();
+        for (i, d) in dealers.iter().enumerate() {
+            d.send(format!("from {i}"), 0).expect("send");
+        }
+        for _ in 0..3 {
+            let parts = router.recv_multipart(0).expect("recv");
+            let id = String::from_utf8(parts[0].clone()).expect("utf8");
+            let i = id.strip_prefix("dealer-").expect("id prefix");
+            assert_eq!(parts[1], format!("from {i}").into_bytes());
+            router
+                .send_multipart([parts[0].clone(), format!("to {i}").into_bytes()], 0)
+                .expect("reply");
+        }
+        for (i, d) in dealers.iter().enumerate() {
+            assert_eq!(
+                d.recv_bytes(0).expect("reply"),
+                format!("to {i}").into_bytes()
+            );
+        }
+    }
+}
+
+#[test]
+fn options_have_libzmq_defaults_and_refuse_misfits() {
+    let ctx = Context::new();
+    let s = ctx.socket(zmq_rs::DEALER).expect("socket");
+    assert_eq!(s.get_sndhwm().unwrap(), 1000);
+    assert_eq!(s.get_rcvhwm().unwrap(), 1000);
+    assert_eq!(s.get_linger().unwrap(), -1);
+    assert_eq!(s.get_reconnect_ivl().unwrap(), 100);
+    assert_eq!(s.get_rcvtimeo().unwrap(), -1);
+    assert_eq!(s.get_maxmsgsize().unwrap(), -1);
+    // EINVAL: an option for another socket type.
+    assert!(matches!(
+        s.set_subscribe(b"x"),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        s.set_router_mandatory(true),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(s.set_sndhwm(-1), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn closing_with_linger_zero_returns_at_once() {
+    let ctx = Context::new();
+    let push = socket(&ctx, zmq_rs::PUSH);
+    push.connect("tcp://127.0.0.1:1").expect("connect");
+    for _ in 0..100 {
+        push.send("queued", 0).expect("queue");
+    }
+    push.set_linger(0).expect("linger");
+    let start = Instant::now();
+    drop(push);
+    drop(ctx);
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn poll_reports_the_socket_with_a_message_and_honours_timeouts() {
+    let ctx = Context::new();
+    let pulls: Vec<Socket> = (0..3)
+        .map(|i| {
+            let s = socket(&ctx, zmq_rs::PULL);
+            s.bind(&format!("inproc://poll-{i}")).expect("bind");
+            s
+        })
+        .collect();
+    let push = socket(&ctx, zmq_rs::PUSH);
+    push.connect("inproc://poll-1").expect("connect");
+
+    let start = Instant::now();
+    let mut items: Vec<_> = pulls
+        .iter()
+        .map(|s| s.as_poll_item(zmq_rs::POLLIN))
+        .collect();
+    assert_eq!(zmq_rs::poll(&mut items, 50).expect("poll"), 0);
+    assert!(start.elapsed() >= Duration::from_millis(50));
+
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        push.send("wake", 0).expect("send");
+        push
+    });
+    let mut items: Vec<_> = pulls
+        .iter()
+        .map(|s| s.as_poll_item(zmq_rs::POLLIN))
+        .collect();
+    assert_eq!(zmq_rs::poll(&mut items, 5000).expect("poll"), 1);
+    assert!(!items[0].is_readable() && items[1].is_readable() && !items[2].is_readable());
+    drop(items);
+    assert_eq!(pulls[1].recv_bytes(0).expect("recv"), b"wake");
+    drop(sender.join().expect("sender"));
+}
+
+#[test]
+fn received_messages_carry_connection_metadata() {
+    let ctx = Context::new();
+    let server = socket(&ctx, zmq_rs::ROUTER);
+    let ep = bind(&server, "tcp://127.0.0.1:*");
+    let client = socket(&ctx, zmq_rs::DEALER);
+    client.connect(&ep).expect("connect");
+    client.send("hi", 0).expect("send");
+    let id = server.recv_msg(0).expect("id frame");
+    assert_eq!(id.gets("Socket-Type"), Some("DEALER"));
+    assert_eq!(id.gets("Peer-Address"), Some("127.0.0.1"));
+}
