@@ -41,12 +41,14 @@ mod io;
 mod message;
 mod options;
 mod poll;
+mod proxy;
 mod socket;
 
 pub use context::Context;
 pub use error::{Error, Result};
 pub use message::Message;
 pub use poll::{POLLERR, POLLIN, POLLOUT, PollItem, poll};
+pub use proxy::{ProxySideStats, proxy, proxy_steerable};
 pub use socket::{DONTWAIT, SNDMORE, Socket};
 pub use zmtp_proto::SocketType;
 
