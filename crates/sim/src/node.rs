@@ -1,0 +1,745 @@
+//! One simulated socket: a pattern machine, one ZMTP [`Session`] per transport connection
+//! with its receive buffer and [`TxBuf`], and the driver that moves traffic between them.
+//!
+//! The driver does what a real runtime does, following the drive loops in the `patterns` and
+//! `zmtp-proto` crate docs (and mirroring the facade's I/O loop):
+//!
+//! * a connecting node attaches its pipe when it connects (before any connection is up) and
+//!   keeps it across reconnects, telling the machine `handle_peer_disconnected` when a
+//!   connection whose handshake completed drops; with IMMEDIATE, or on the binding side, a
+//!   pipe is attached at each handshake and detached with its connection;
+//! * `handle_peer_connected` after every completed handshake; a refusal detaches the pipe and
+//!   closes the connection;
+//! * received bytes are decoded one event at a time, and only while the machine's
+//!   `can_receive_from` says the peer has room; once it says no, decoding stops until the
+//!   machine emits [`Action::ResumeReceive`] for that peer (a lost wake-up shows as a stall);
+//! * traffic is pulled with `poll_transmit` only after [`Action::Transmit`] (or a new
+//!   connection), until the machine has nothing more or the transmit buffer holds a batch,
+//!   then written as far as the link's window allows;
+//! * [`Action::Detach`] detaches the pipe and closes its connection;
+//! * session errors flush the session's last bytes (an ERROR command), then close.
+//!
+//! Every call into the machine is followed by draining `poll_action`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use patterns::{
+    Action, AttachInfo, OptionError, Pattern, PatternConfig, PeerId, PeerInfo, RecvError, SendError,
+};
+use zmtp_proto::{AuthResult, Handshake, Msg, Session, SessionEvent, Traffic, TxBuf};
+
+use crate::config::{ConnId, End, LinkId, NodeConfig, NodeId, RecvPolicy};
+use crate::net::{Flight, Net, Payload};
+use crate::trace::{CloseCause, TraceEvent};
+
+/// A message the simulated application read, with when it read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Virtual time since the start of the run.
+    pub at: Duration,
+    /// The message.
+    pub msg: Msg,
+}
+
+/// A pipe the driver knows, and where its traffic goes.
+#[derive(Debug)]
+struct PeerSlot {
+    link: LinkId,
+    /// The connection carrying it now, if any.
+    conn: Option<ConnId>,
+    /// The machine said it has traffic for this peer and it has not all been pulled yet.
+    tx_wanted: bool,
+}
+
+/// The connecting side of a link.
+#[derive(Debug, Default)]
+struct Connecter {
+    /// The pipe kept across reconnects (none with IMMEDIATE, or once detached).
+    peer: Option<PeerId>,
+    /// The connection being opened or open.
+    attempt: Option<ConnId>,
+    /// When to try again.
+    reconnect_at: Option<Instant>,
+}
+
+/// One transport connection at this node.
+#[derive(Debug)]
+struct Conn {
+    end: End,
+    session: Session,
+    rx: BytesMut,
+    tx: TxBuf,
+    /// The pipe, once the handshake completed (from the start for a connecting node's pipe).
+    peer: Option<PeerId>,
+    /// The handshake completed and the machine accepted the peer.
+    ready: bool,
+    /// The machine's inbound queue for the peer was full: wait for `ResumeReceive`.
+    rx_blocked: bool,
+    /// The other end closed after the bytes already received.
+    fin: bool,
+}
+
+/// How a connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Closing {
+    /// Flush the session's last bytes and tell the other end (FIN).
+    Graceful,
+    /// Nothing more is sent (the link was reset, or the other end is already gone).
+    Abrupt,
+}
+
+/// One simulated socket and its driver.
+#[derive(Debug)]
+pub(crate) struct Node {
+    id: NodeId,
+    config: NodeConfig,
+    pub(crate) pattern: Box<dyn Pattern>,
+    peers: BTreeMap<PeerId, PeerSlot>,
+    conns: BTreeMap<ConnId, Conn>,
+    connecters: BTreeMap<LinkId, Connecter>,
+    pub(crate) inbox: VecDeque<Delivery>,
+    next_read: Option<Instant>,
+}
+
+impl Node {
+    /// A node whose machine is built and configured; panics on an unsupported socket type or
+    /// a refused option (a test bug).
+    pub(crate) fn new(id: NodeId, config: NodeConfig, now: Instant) -> Self {
+        let mut pattern = patterns::new_pattern_with(
+            config.socket_type(),
+            &PatternConfig {
+                seed: config.pattern_seed,
+            },
+        )
+        .unwrap_or_else(|e| panic!("node {}: {e}", id.0));
+        for option in &config.options {
+            if let Err(e) = pattern.set_option(now, option.clone()) {
+                panic!("node {}: option {option:?} refused: {e}", id.0);
+            }
+        }
+        let next_read = match config.recv {
+            RecvPolicy::Every { interval, .. } => Some(now + interval),
+            _ => None,
+        };
+        Self {
+            id,
+            config,
+            pattern,
+            peers: BTreeMap::new(),
+            conns: BTreeMap::new(),
+            connecters: BTreeMap::new(),
+            inbox: VecDeque::new(),
+            next_read,
+        }
+    }
+
+    pub(crate) fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    fn trace(&self, net: &mut Net, make: impl FnOnce() -> TraceEvent) {
+        let at = net.elapsed();
+        net.tracer.record(at, make);
+    }
+
+    // ---- user commands -----------------------------------------------------------------
+
+    /// `zmq_connect` over `link`: the pipe exists from now on (unless IMMEDIATE), and the
+    /// first connection attempt starts.
+    pub(crate) fn connect(&mut self, link: LinkId, net: &mut Net) {
+        let peer = (!self.config.immediate).then(|| self.attach(link, true, net));
+        self.connecters.insert(
+            link,
+            Connecter {
+                peer,
+                ..Connecter::default()
+            },
+        );
+        self.start_attempt(link, net);
+    }
+
+    pub(crate) fn send(&mut self, msg: Msg, net: &mut Net) -> Result<(), SendError> {
+        let traced = net.tracer.is_enabled().then(|| msg.clone());
+        let result = self.pattern.send(net.now, msg);
+        match &result {
+            Ok(()) => {
+                if let Some(msg) = traced {
+                    self.trace(net, || TraceEvent::Sent { node: self.id, msg });
+                }
+            }
+            Err(e) => {
+                let kind = e.kind;
+                self.trace(net, || TraceEvent::SendRefused {
+                    node: self.id,
+                    kind,
+                });
+            }
+        }
+        self.drain_actions(net);
+        result
+    }
+
+    pub(crate) fn recv(&mut self, net: &mut Net) -> Result<Msg, RecvError> {
+        let result = self.pattern.recv(net.now);
+        if let Ok(msg) = &result {
+            self.trace(net, || TraceEvent::Received {
+                node: self.id,
+                msg: msg.clone(),
+            });
+        }
+        self.drain_actions(net);
+        result
+    }
+
+    pub(crate) fn set_option(
+        &mut self,
+        option: patterns::PatternOption,
+        net: &mut Net,
+    ) -> Result<(), OptionError> {
+        let result = self.pattern.set_option(net.now, option);
+        self.drain_actions(net);
+        result
+    }
+
+    /// The application reads up to `limit` messages into the inbox.
+    fn app_read(&mut self, limit: usize, net: &mut Net) -> usize {
+        let mut n = 0;
+        while n < limit {
+            let Ok(msg) = self.pattern.recv(net.now) else {
+                break;
+            };
+            self.trace(net, || TraceEvent::Received {
+                node: self.id,
+                msg: msg.clone(),
+            });
+            self.inbox.push_back(Delivery {
+                at: net.elapsed(),
+                msg,
+            });
+            n += 1;
+        }
+        if n > 0 {
+            self.drain_actions(net);
+        }
+        n
+    }
+
+    // ---- observation -------------------------------------------------------------------
+
+    /// The pipe that currently stands for `link` here: a connecting node's kept pipe, or the
+    /// peer of the newest connection of that link.
+    pub(crate) fn peer_of(&self, link: LinkId) -> Option<PeerId> {
+        if let Some(c) = self.connecters.get(&link) {
+            if c.peer.is_some() {
+                return c.peer;
+            }
+        }
+        self.conns
+            .iter()
+            .rev()
+            .find(|(id, _)| id.link == link)
+            .and_then(|(_, c)| c.peer)
+    }
+
+    /// Whether this end of `conn` has completed its handshake and been accepted.
+    pub(crate) fn is_ready(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.ready)
+    }
+
+    /// The pipes the driver knows.
+    pub(crate) fn peers(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.peers.keys().copied()
+    }
+
+    /// Octets waiting in transmit buffers and receive buffers, over all connections.
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.conns.values().map(|c| c.tx.len() + c.rx.len()).sum()
+    }
+
+    // ---- time --------------------------------------------------------------------------
+
+    /// The earliest timer: session deadlines, the machine's, reconnects, the slow reader.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let sessions = self.conns.values().filter_map(|c| c.session.poll_timeout());
+        let reconnects = self.connecters.values().filter_map(|c| c.reconnect_at);
+        sessions
+            .chain(reconnects)
+            .chain(self.pattern.poll_timeout())
+            .chain(self.next_read)
+            .min()
+    }
+
+    /// Work that will happen without any outside input: a reconnect over a link that will
+    /// accept it, a slow reader with something to read, a machine timer.
+    pub(crate) fn has_pending_work(&self, net: &Net) -> bool {
+        let reconnect = self.connecters.iter().any(|(link, c)| {
+            c.reconnect_at
+                .is_some_and(|at| !net.link(*link).refuses(at.max(net.now)))
+        });
+        let slow_read =
+            matches!(self.config.recv, RecvPolicy::Every { .. }) && self.pattern.is_readable();
+        reconnect || slow_read || self.pattern.poll_timeout().is_some()
+    }
+
+    /// Runs every timer due at `net.now`.
+    pub(crate) fn fire_timers(&mut self, net: &mut Net) {
+        let now = net.now;
+        let due: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.session.poll_timeout().is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            if let Err(e) = conn.session.handle_timeout(now) {
+                self.close(id, CloseCause::Session(e), Closing::Graceful, net);
+            }
+        }
+        if self.pattern.poll_timeout().is_some_and(|t| t <= now) {
+            self.pattern.handle_timeout(now);
+            self.drain_actions(net);
+        }
+        let reconnects: Vec<LinkId> = self
+            .connecters
+            .iter()
+            .filter(|(_, c)| c.reconnect_at.is_some_and(|t| t <= now))
+            .map(|(link, _)| *link)
+            .collect();
+        for link in reconnects {
+            if let Some(c) = self.connecters.get_mut(&link) {
+                c.reconnect_at = None;
+            }
+            self.start_attempt(link, net);
+        }
+        if let RecvPolicy::Every { interval, batch } = self.config.recv {
+            if self.next_read.is_some_and(|t| t <= now) {
+                self.next_read = Some(now + interval);
+                self.app_read(batch, net);
+            }
+        }
+    }
+
+    // ---- the network -------------------------------------------------------------------
+
+    fn start_attempt(&mut self, link: LinkId, net: &mut Net) {
+        let attempt = net.open(link);
+        let now = net.now;
+        let ivl = self.config.reconnect_ivl;
+        if let Some(c) = self.connecters.get_mut(&link) {
+            c.attempt = attempt;
+            if attempt.is_none() {
+                c.reconnect_at = ivl.map(|d| now + d);
+            }
+        }
+    }
+
+    /// A chunk arrived for this node.
+    pub(crate) fn deliver(&mut self, flight: Flight, net: &mut Net) {
+        let id = flight.conn;
+        match flight.payload {
+            Payload::Syn => {
+                let conn = self.new_conn(End::Binder, None, net);
+                self.conns.insert(id, conn);
+                self.trace(net, || TraceEvent::Established {
+                    node: self.id,
+                    conn: id,
+                    end: End::Binder,
+                });
+                net.send_control(id, End::Connecter, Payload::SynAck);
+            }
+            Payload::SynAck => {
+                let Some(c) = self.connecters.get(&id.link) else {
+                    return;
+                };
+                if c.attempt != Some(id) {
+                    return;
+                }
+                let peer = c.peer;
+                let conn = self.new_conn(End::Connecter, peer, net);
+                self.conns.insert(id, conn);
+                if let Some(slot) = peer.and_then(|p| self.peers.get_mut(&p)) {
+                    slot.conn = Some(id);
+                }
+                self.trace(net, || TraceEvent::Established {
+                    node: self.id,
+                    conn: id,
+                    end: End::Connecter,
+                });
+                net.plan_fault(id);
+            }
+            Payload::Data(bytes) => {
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    conn.rx.extend_from_slice(&bytes);
+                }
+            }
+            Payload::Fin => {
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    conn.fin = true;
+                }
+            }
+        }
+    }
+
+    fn new_conn(&self, end: End, peer: Option<PeerId>, net: &Net) -> Conn {
+        Conn {
+            end,
+            session: Session::new(net.now, self.config.session.clone()),
+            rx: BytesMut::new(),
+            tx: TxBuf::new(),
+            peer,
+            ready: false,
+            rx_blocked: false,
+            fin: false,
+        }
+    }
+
+    /// The link was reset: every connection over it ends here at once, an attempt in
+    /// progress fails.
+    pub(crate) fn reset_link(&mut self, link: LinkId, net: &mut Net) {
+        let ids: Vec<ConnId> = self
+            .conns
+            .keys()
+            .filter(|c| c.link == link)
+            .copied()
+            .collect();
+        for id in ids {
+            self.close(id, CloseCause::Reset, Closing::Abrupt, net);
+        }
+        let now = net.now;
+        let ivl = self.config.reconnect_ivl;
+        if let Some(c) = self.connecters.get_mut(&link) {
+            if c.attempt.is_some() {
+                c.attempt = None;
+                c.reconnect_at = ivl.map(|d| now + d);
+            }
+        }
+    }
+
+    // ---- the drive loop ----------------------------------------------------------------
+
+    /// Does everything that can be done now without time passing: decode and deliver, pull
+    /// and write, read for an eager application. True if anything moved.
+    pub(crate) fn service(&mut self, net: &mut Net) -> bool {
+        let mut progress = false;
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            progress |= self.input(id, net);
+            progress |= self.output(id, net);
+        }
+        if self.config.recv == RecvPolicy::Eager {
+            progress |= self.app_read(usize::MAX, net) > 0;
+        }
+        progress
+    }
+
+    /// Decodes and delivers what the connection received, as far as the machine takes it.
+    fn input(&mut self, id: ConnId, net: &mut Net) -> bool {
+        let mut progress = false;
+        loop {
+            let now = net.now;
+            let Some(conn) = self.conns.get_mut(&id) else {
+                return progress;
+            };
+            if conn.rx_blocked {
+                break;
+            }
+            if let Some(peer) = conn.peer.filter(|_| conn.ready) {
+                if !self.pattern.can_receive_from(peer) {
+                    conn.rx_blocked = true;
+                    break;
+                }
+            }
+            let before = conn.rx.len();
+            let result = conn.session.poll_event(now, &mut conn.rx);
+            let consumed = before - conn.rx.len();
+            if consumed > 0 {
+                net.consumed(id, conn.end, consumed);
+                progress = true;
+            }
+            match result {
+                Ok(None) => break,
+                Ok(Some(SessionEvent::Ready(handshake))) => {
+                    progress = true;
+                    self.on_ready(id, handshake, net);
+                }
+                Ok(Some(SessionEvent::Traffic(traffic))) => {
+                    progress = true;
+                    self.on_traffic(id, traffic, net);
+                }
+                Ok(Some(SessionEvent::Authenticate(request))) => {
+                    // No ZAP handler: accept everyone, as libzmq 4.3 does.
+                    let user_id = request.username.unwrap_or_default();
+                    conn.session.handle_auth(now, AuthResult::Allow { user_id });
+                    progress = true;
+                }
+                Err(e) => {
+                    self.close(id, CloseCause::Session(e), Closing::Graceful, net);
+                    return true;
+                }
+            }
+        }
+        if self.conns.get(&id).is_some_and(|c| c.fin && !c.rx_blocked) {
+            self.close(id, CloseCause::PeerClosed, Closing::Abrupt, net);
+            progress = true;
+        }
+        progress
+    }
+
+    fn on_traffic(&mut self, id: ConnId, traffic: Traffic, net: &mut Net) {
+        let Some(peer) = self.conns.get(&id).and_then(|c| c.peer) else {
+            return;
+        };
+        if net.tracer.is_enabled() {
+            let traffic = traffic.clone();
+            self.trace(net, || TraceEvent::TrafficIn {
+                node: self.id,
+                conn: id,
+                peer,
+                traffic,
+            });
+        }
+        self.pattern.handle_traffic(net.now, peer, traffic);
+        self.drain_actions(net);
+    }
+
+    fn on_ready(&mut self, id: ConnId, handshake: Handshake, net: &mut Net) {
+        let Some(end) = self.conns.get(&id).map(|c| c.end) else {
+            return;
+        };
+        let link = id.link;
+        let peer = match end {
+            End::Connecter => match self.connecters.get(&link).and_then(|c| c.peer) {
+                Some(peer) => peer,
+                None => {
+                    let peer = self.attach(link, true, net);
+                    if !self.config.immediate {
+                        if let Some(c) = self.connecters.get_mut(&link) {
+                            c.peer = Some(peer);
+                        }
+                    }
+                    peer
+                }
+            },
+            End::Binder => self.attach(link, false, net),
+        };
+        if let Some(slot) = self.peers.get_mut(&peer) {
+            slot.conn = Some(id);
+            slot.tx_wanted = true;
+        }
+        if let Some(conn) = self.conns.get_mut(&id) {
+            conn.peer = Some(peer);
+            conn.ready = true;
+        }
+        let info = PeerInfo {
+            socket_type: handshake.socket_type,
+            routing_id: handshake.routing_id,
+        };
+        match self.pattern.handle_peer_connected(net.now, peer, info) {
+            Ok(()) => self.trace(net, || TraceEvent::Connected {
+                node: self.id,
+                conn: id,
+                peer,
+            }),
+            Err(error) => {
+                self.trace(net, || TraceEvent::Refused {
+                    node: self.id,
+                    conn: id,
+                    peer,
+                    error,
+                });
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    conn.peer = None;
+                    conn.ready = false;
+                }
+                if let Some(slot) = self.peers.get_mut(&peer) {
+                    slot.conn = None;
+                }
+                self.detach(peer, CloseCause::Refused(error), net);
+                self.close(id, CloseCause::Refused(error), Closing::Graceful, net);
+            }
+        }
+        self.drain_actions(net);
+    }
+
+    /// Pulls the machine's traffic for the connection's peer and writes what the window
+    /// allows.
+    fn output(&mut self, id: ConnId, net: &mut Net) -> bool {
+        let now = net.now;
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return false;
+        };
+        conn.session.poll_transmit(now, &mut conn.tx);
+        let mut pulled = false;
+        if let Some(peer) = conn.peer.filter(|_| conn.ready && !conn.fin) {
+            if self.peers.get(&peer).is_some_and(|s| s.tx_wanted) {
+                while conn.tx.len() < self.config.tx_batch {
+                    let Some(traffic) = self.pattern.poll_transmit(peer) else {
+                        if let Some(slot) = self.peers.get_mut(&peer) {
+                            slot.tx_wanted = false;
+                        }
+                        break;
+                    };
+                    pulled = true;
+                    if net.tracer.is_enabled() {
+                        let at = net.elapsed();
+                        let traffic = traffic.clone();
+                        let node = self.id;
+                        net.tracer.record(at, || TraceEvent::TrafficOut {
+                            node,
+                            conn: id,
+                            peer,
+                            traffic,
+                        });
+                    }
+                    // Only refused before the handshake, and `ready` was checked.
+                    let _ = conn.session.send(traffic, &mut conn.tx);
+                }
+            }
+        }
+        let written = net.write(id, conn.end.other(), &mut conn.tx);
+        if pulled {
+            self.drain_actions(net);
+        }
+        pulled || written > 0
+    }
+
+    /// Acts on everything the machine asks for.
+    fn drain_actions(&mut self, net: &mut Net) {
+        while let Some(action) = self.pattern.poll_action() {
+            match action {
+                Action::Transmit { peer } => {
+                    if let Some(slot) = self.peers.get_mut(&peer) {
+                        slot.tx_wanted = true;
+                    }
+                }
+                Action::ResumeReceive { peer } => {
+                    let conn = self.peers.get(&peer).and_then(|s| s.conn);
+                    if let Some(conn) = conn.and_then(|c| self.conns.get_mut(&c)) {
+                        conn.rx_blocked = false;
+                    }
+                }
+                Action::Detach { peer, .. } => self.detach(peer, CloseCause::Detached, net),
+                _ => {}
+            }
+        }
+    }
+
+    // ---- pipes -------------------------------------------------------------------------
+
+    /// Creates a pipe for `link` (the lowest free id, as the facade's slab does).
+    fn attach(&mut self, link: LinkId, locally_initiated: bool, net: &mut Net) -> PeerId {
+        let peer = PeerId(
+            (0..)
+                .find(|i| !self.peers.contains_key(&PeerId(*i)))
+                .unwrap_or(0),
+        );
+        self.peers.insert(
+            peer,
+            PeerSlot {
+                link,
+                conn: None,
+                tx_wanted: false,
+            },
+        );
+        self.pattern.handle_peer_attached(
+            net.now,
+            peer,
+            AttachInfo {
+                locally_initiated,
+                connect_routing_id: None,
+            },
+        );
+        self.trace(net, || TraceEvent::Attached {
+            node: self.id,
+            peer,
+            link,
+            locally_initiated,
+        });
+        self.drain_actions(net);
+        peer
+    }
+
+    /// The pipe is gone for good: tell the machine, close its connection.
+    fn detach(&mut self, peer: PeerId, cause: CloseCause, net: &mut Net) {
+        let Some(slot) = self.peers.remove(&peer) else {
+            return;
+        };
+        self.pattern.handle_peer_detached(net.now, peer);
+        self.trace(net, || TraceEvent::Detached {
+            node: self.id,
+            peer,
+        });
+        if let Some(c) = self.connecters.get_mut(&slot.link) {
+            if c.peer == Some(peer) {
+                c.peer = None;
+            }
+        }
+        if let Some(id) = slot.conn {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.peer = None;
+                conn.ready = false;
+            }
+            self.close(id, cause, Closing::Graceful, net);
+        }
+        self.drain_actions(net);
+    }
+
+    /// Ends a connection at this end and tells the machine what that means for its pipe.
+    fn close(&mut self, id: ConnId, cause: CloseCause, closing: Closing, net: &mut Net) {
+        let Some(mut conn) = self.conns.remove(&id) else {
+            return;
+        };
+        let now = net.now;
+        let other = conn.end.other();
+        if closing == Closing::Graceful {
+            conn.session.poll_transmit(now, &mut conn.tx);
+            net.write(id, other, &mut conn.tx);
+            net.send_control(id, other, Payload::Fin);
+        }
+        net.close_stream(id, conn.end);
+        self.trace(net, || TraceEvent::Closed {
+            node: self.id,
+            conn: id,
+            cause: cause.clone(),
+        });
+        if let Some(peer) = conn.peer {
+            let kept = conn.end == End::Connecter
+                && !self.config.immediate
+                && self
+                    .connecters
+                    .get(&id.link)
+                    .is_some_and(|c| c.peer == Some(peer));
+            if let Some(slot) = self.peers.get_mut(&peer) {
+                slot.conn = None;
+                // As the facade does: pull again as soon as a connection is back.
+                slot.tx_wanted = kept;
+            }
+            if kept {
+                if conn.ready {
+                    self.pattern.handle_peer_disconnected(now, peer);
+                    self.trace(net, || TraceEvent::Disconnected {
+                        node: self.id,
+                        peer,
+                    });
+                }
+            } else {
+                self.detach(peer, cause, net);
+            }
+        }
+        if conn.end == End::Connecter {
+            let ivl = self.config.reconnect_ivl;
+            if let Some(c) = self.connecters.get_mut(&id.link) {
+                if c.attempt == Some(id) {
+                    c.attempt = None;
+                    c.reconnect_at = ivl.map(|d| now + d);
+                }
+            }
+        }
+        self.drain_actions(net);
+    }
+}
