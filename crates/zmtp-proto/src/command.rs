@@ -65,11 +65,14 @@ pub enum CommandKind {
     Welcome,
     /// INITIATE (RFC 24, PLAIN).
     Initiate,
+    /// MESSAGE (RFC 25/26, CURVE): one encrypted frame of traffic. [`Command`] keeps it as
+    /// [`Command::Unknown`]; [`crate::curve::Message`] reads its layout.
+    Message,
 }
 
 impl CommandKind {
     /// Every known command.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Ready,
         Self::Error,
         Self::Subscribe,
@@ -81,6 +84,7 @@ impl CommandKind {
         Self::Hello,
         Self::Welcome,
         Self::Initiate,
+        Self::Message,
     ];
 
     /// The command name as it appears on the wire (case-sensitive).
@@ -97,6 +101,7 @@ impl CommandKind {
             Self::Hello => "HELLO",
             Self::Welcome => "WELCOME",
             Self::Initiate => "INITIATE",
+            Self::Message => "MESSAGE",
         }
     }
 
@@ -396,8 +401,8 @@ impl Command {
     pub fn from_body(body: Bytes) -> Result<Self, DecodeError> {
         let (kind, data_at) = Self::peek(&body)?;
         match kind {
-            Some(kind) => Self::decode_known(kind, &body, data_at),
-            None => {
+            Some(kind) if kind != CommandKind::Message => Self::decode_known(kind, &body, data_at),
+            _ => {
                 let name_end = data_at;
                 Ok(Self::Unknown {
                     name: body.slice(1..name_end),
@@ -458,6 +463,10 @@ impl Command {
             }
             CommandKind::Welcome if !data.is_empty() => return Err(malformed),
             CommandKind::Welcome => Self::Welcome,
+            CommandKind::Message => Self::Unknown {
+                name: Bytes::from_static(b"MESSAGE"),
+                data,
+            },
         })
     }
 }

@@ -28,7 +28,9 @@ pub enum DecodeError {
     /// The greeting's mechanism field is not an upper-case name padded with zero octets.
     #[error("malformed mechanism name in greeting")]
     BadMechanism,
-    /// A frame's flags octet sets one of the reserved bits 3-7 (RFC 23 "Framing").
+    /// A frame's flags octet sets one of the reserved bits 3-7 (RFC 23 "Framing"), or the
+    /// flags octet inside a CURVE MESSAGE box one of bits 2-7 (libzmq uses bit 0 for MORE and
+    /// bit 1 for COMMAND there, and sends no other).
     #[error("frame flags {flags:#04x} set reserved bits")]
     ReservedFlags {
         /// The flags octet as received.
@@ -102,6 +104,15 @@ pub enum Misbehaviour {
     /// The peer's READY (or INITIATE) has no `Socket-Type` property.
     #[error("peer metadata lacks Socket-Type")]
     MissingSocketType,
+    /// A CURVE short nonce that does not exceed the peer's previous one (RFC 26: nonces
+    /// increase strictly; a repeat is a replay).
+    #[error("CURVE nonce {nonce} does not exceed the previous {last}")]
+    NonceNotIncreasing {
+        /// The nonce received.
+        nonce: u64,
+        /// The highest nonce received before it.
+        last: u64,
+    },
 }
 
 /// Why we cannot talk to a peer that follows the protocol.
@@ -122,6 +133,14 @@ pub enum Incompatibility {
         ours: MechanismName,
         /// The peer's.
         theirs: MechanismName,
+    },
+    /// The client's HELLO asks for a CurveZMQ version other than 1.0 (RFC 26).
+    #[error("CurveZMQ version {major}.{minor} is not 1.0")]
+    CurveVersion {
+        /// The major version asked for.
+        major: u8,
+        /// The minor version asked for.
+        minor: u8,
     },
     /// The peer's `Socket-Type` is unknown or may not talk to ours (RFC 23 "The Socket-Type
     /// Property").
@@ -166,6 +185,53 @@ pub enum ConfigError {
     /// A metadata property value longer than 2^31-1 octets.
     #[error("metadata property value too long")]
     PropertyValueTooLong,
+    /// CURVE needs [`crate::SessionConfig::rng_seed`]: this crate never reads a global RNG.
+    #[error("CURVE needs a per-connection RNG seed (SessionConfig::rng_seed)")]
+    MissingRngSeed,
+    /// A CURVE public key that does not belong to the secret key configured with it.
+    #[error("the CURVE public key does not match the secret key")]
+    CurveKeyMismatch,
+    /// A CURVE server key of small order (every shared secret with it would be known).
+    #[error("the CURVE server key is not a usable Curve25519 public key")]
+    WeakCurveKey,
+}
+
+/// A CURVE box (RFC 26) that did not open, or opened but held the wrong keys: bytes altered
+/// in transit, a forgery, or a peer holding other keys than the configuration expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoFailure {
+    /// The server could not open HELLO's signature box: the client sealed it for another
+    /// server key.
+    #[error("HELLO signature box does not open (the client expects another server key)")]
+    HelloSignature,
+    /// The client could not open WELCOME: it was not made with the server key we expect.
+    #[error("WELCOME box does not open (the server holds another key)")]
+    Welcome,
+    /// The server could not open INITIATE's cookie, or the cookie holds other short-term keys
+    /// than this connection's: forged, or taken from another connection.
+    #[error("INITIATE cookie is not valid for this connection")]
+    Cookie,
+    /// The server could not open INITIATE's box.
+    #[error("INITIATE box does not open")]
+    Initiate,
+    /// The server could not open the vouch: it was not made with the long-term key the
+    /// client claims.
+    #[error("INITIATE vouch does not open")]
+    Vouch,
+    /// The vouch opened but vouches for another short-term key or another server.
+    #[error("INITIATE vouch is for another connection or server")]
+    VouchMismatch,
+    /// The client could not open READY.
+    #[error("READY box does not open")]
+    Ready,
+    /// A MESSAGE box did not open: altered in transit, or forged.
+    #[error("MESSAGE box does not open")]
+    Message,
+    /// The peer sent a public key of small order, which would make the shared secret known
+    /// to anyone.
+    #[error("peer sent a weak (small-order) public key")]
+    WeakPeerKey,
 }
 
 /// A libzmq protocol error code, as carried by its `ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL`
@@ -177,6 +243,10 @@ pub enum ProtocolError {
     ZmtpUnspecified,
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND`
     UnexpectedCommand,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE` (a CURVE nonce that does not increase)
+    InvalidSequence,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE` (a CURVE vouch for other keys)
+    KeyExchange,
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED`
     MalformedCommandUnspecified,
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE`
@@ -193,6 +263,8 @@ pub enum ProtocolError {
     MalformedCommandWelcome,
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_METADATA`
     InvalidMetadata,
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC` (a CURVE box that does not open)
+    Cryptographic,
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH`
     MechanismMismatch,
 }
@@ -203,6 +275,8 @@ impl ProtocolError {
         match self {
             Self::ZmtpUnspecified => 0x1000_0000,
             Self::UnexpectedCommand => 0x1000_0001,
+            Self::InvalidSequence => 0x1000_0002,
+            Self::KeyExchange => 0x1000_0003,
             Self::MalformedCommandUnspecified => 0x1000_0011,
             Self::MalformedCommandMessage => 0x1000_0012,
             Self::MalformedCommandHello => 0x1000_0013,
@@ -211,6 +285,7 @@ impl ProtocolError {
             Self::MalformedCommandReady => 0x1000_0016,
             Self::MalformedCommandWelcome => 0x1000_0017,
             Self::InvalidMetadata => 0x1000_0018,
+            Self::Cryptographic => 0x1100_0001,
             Self::MechanismMismatch => 0x1100_0002,
         }
     }
@@ -250,6 +325,9 @@ pub enum SessionError {
         /// The reason it gave.
         reason: Bytes,
     },
+    /// A CURVE box did not open or held the wrong keys (RFC 26).
+    #[error("CURVE: {0}")]
+    CryptoFailed(#[source] CryptoFailure),
     /// The driver denied the peer (see [`crate::AuthResult::Deny`]).
     #[error(
         "authentication failed ({status_code}): {}",
@@ -332,6 +410,17 @@ impl SessionError {
             Self::PeerIncompatible(Incompatibility::LegacyVersion { .. }) => {
                 Protocol(ProtocolError::ZmtpUnspecified)
             }
+            // libzmq reports an unknown CurveZMQ version as a malformed HELLO.
+            Self::PeerIncompatible(Incompatibility::CurveVersion { .. }) => {
+                Protocol(ProtocolError::MalformedCommandHello)
+            }
+            Self::PeerMisbehaved(Misbehaviour::NonceNotIncreasing { .. }) => {
+                Protocol(ProtocolError::InvalidSequence)
+            }
+            Self::CryptoFailed(CryptoFailure::VouchMismatch) => {
+                Protocol(ProtocolError::KeyExchange)
+            }
+            Self::CryptoFailed(_) => Protocol(ProtocolError::Cryptographic),
             Self::PeerMisbehaved(Misbehaviour::UnexpectedCommand { .. }) => {
                 Protocol(ProtocolError::UnexpectedCommand)
             }
@@ -344,6 +433,7 @@ impl SessionError {
                 CommandKind::Error => ProtocolError::MalformedCommandError,
                 CommandKind::Ready => ProtocolError::MalformedCommandReady,
                 CommandKind::Welcome => ProtocolError::MalformedCommandWelcome,
+                CommandKind::Message => ProtocolError::MalformedCommandMessage,
                 _ => ProtocolError::MalformedCommandUnspecified,
             }),
             Self::Malformed(DecodeError::MalformedProperty | DecodeError::TooManyProperties) => {

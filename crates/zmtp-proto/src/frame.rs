@@ -157,6 +157,28 @@ impl Frame {
     }
 }
 
+/// A frame whose body is still mutable, for a mechanism to decrypt in place.
+#[derive(Debug)]
+pub(crate) struct FrameMut {
+    /// More frames of the same message follow.
+    pub(crate) more: bool,
+    /// A command frame.
+    pub(crate) command: bool,
+    /// The body, sharing the receive buffer's memory.
+    pub(crate) body: BytesMut,
+}
+
+impl FrameMut {
+    /// The frame, frozen.
+    pub(crate) fn freeze(self) -> Frame {
+        Frame {
+            more: self.more,
+            command: self.command,
+            body: self.body.freeze(),
+        }
+    }
+}
+
 /// Cuts frames from the front of a receive buffer, enforcing a maximum message size.
 ///
 /// The maximum (libzmq's `ZMQ_MAXMSGSIZE`) applies to every frame, commands included, as in
@@ -218,6 +240,54 @@ impl FrameDecoder {
     /// [`Decoded::Incomplete`] `rx` is untouched. Errors leave `rx` untouched too.
     #[inline(always)]
     pub fn decode(&mut self, rx: &mut BytesMut) -> Result<Decoded<Frame>, DecodeError> {
+        let (header_len, body_len, more, command) = match self.next_frame(rx)? {
+            Decoded::Complete { value, .. } => value,
+            Decoded::Incomplete { needed } => return Ok(Decoded::Incomplete { needed }),
+        };
+        // One cut for header and body, then skip the header: cheaper than two cuts.
+        let mut body = rx.split_to(header_len + body_len).freeze();
+        body.advance(header_len);
+        Ok(Decoded::Complete {
+            value: Frame {
+                more,
+                command,
+                body,
+            },
+            consumed: header_len + body_len,
+        })
+    }
+
+    /// Like [`FrameDecoder::decode`], but the body stays mutable (still sharing `rx`'s memory),
+    /// so that a mechanism can decrypt it in place.
+    #[inline]
+    pub(crate) fn decode_mut(
+        &mut self,
+        rx: &mut BytesMut,
+    ) -> Result<Decoded<FrameMut>, DecodeError> {
+        let (header_len, body_len, more, command) = match self.next_frame(rx)? {
+            Decoded::Complete { value, .. } => value,
+            Decoded::Incomplete { needed } => return Ok(Decoded::Incomplete { needed }),
+        };
+        let mut body = rx.split_to(header_len + body_len);
+        body.advance(header_len);
+        Ok(Decoded::Complete {
+            value: FrameMut {
+                more,
+                command,
+                body,
+            },
+            consumed: header_len + body_len,
+        })
+    }
+
+    /// Checks the next frame's header and limits, and updates the message state, once the
+    /// whole frame is in `rx` (nothing is consumed): its header length, body length, MORE and
+    /// COMMAND.
+    #[inline(always)]
+    fn next_frame(
+        &mut self,
+        rx: &BytesMut,
+    ) -> Result<Decoded<(usize, usize, bool, bool)>, DecodeError> {
         let (raw, header_len) = match parse::frame_header(rx)? {
             Decoded::Complete { value, consumed } => (value, consumed),
             Decoded::Incomplete { needed } => return Ok(Decoded::Incomplete { needed }),
@@ -252,20 +322,13 @@ impl FrameDecoder {
                 needed: body_len - available,
             });
         }
-        // One cut for header and body, then skip the header: cheaper than two cuts.
-        let mut body = rx.split_to(header_len + body_len).freeze();
-        body.advance(header_len);
         if !command {
             self.msg_len = if more { msg_len } else { 0 };
             self.msg_frames = if more { msg_frames } else { 0 };
             self.in_message = more;
         }
         Ok(Decoded::Complete {
-            value: Frame {
-                more,
-                command,
-                body,
-            },
+            value: (header_len, body_len, more, command),
             consumed: header_len + body_len,
         })
     }

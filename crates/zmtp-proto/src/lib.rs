@@ -81,6 +81,7 @@
 #![deny(missing_docs)]
 
 mod command;
+pub mod curve;
 mod decoded;
 mod error;
 mod frame;
@@ -91,12 +92,14 @@ mod parse;
 mod session;
 mod socket_type;
 mod txbuf;
+pub mod z85;
 
 pub use command::{Command, CommandKind, MAX_PROPERTIES, PING_CONTEXT_MAX};
+pub use curve::{CurveKeyPair, CurvePublicKey, CurveSecretKey, KeyError, RngSeed, curve_public};
 pub use decoded::Decoded;
 pub use error::{
-    ConfigError, DecodeError, HandshakeFailure, Incompatibility, Misbehaviour, ProtocolError,
-    SendNotReady, SessionError,
+    ConfigError, CryptoFailure, DecodeError, HandshakeFailure, Incompatibility, Misbehaviour,
+    ProtocolError, SendNotReady, SessionError,
 };
 pub use frame::{Frame, FrameDecoder, FrameHeader};
 pub use greeting::{Greeting, MechanismName, Version};
@@ -108,3 +111,8 @@ pub use session::{
 };
 pub use socket_type::SocketType;
 pub use txbuf::{TxBuf, ZERO_COPY_THRESHOLD};
+pub use z85::Z85Error;
+
+/// The `rand_core` version whose [`CryptoRngCore`](rand_core::CryptoRngCore) key generation
+/// ([`CurveKeyPair::generate`]) takes.
+pub use rand_core;

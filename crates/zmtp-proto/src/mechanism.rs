@@ -4,23 +4,25 @@
 //! A mechanism sees the handshake's command frames, queues its own commands through a
 //! [`HandshakeCtx`], asks the driver to authenticate a peer ([`Step::Authenticate`]), and
 //! finally hands over the peer's metadata ([`Step::Ready`]). NULL (RFC 23) and PLAIN (RFC 24)
-//! leave traffic frames untouched; CURVE (RFC 25/26) will encrypt every frame once its
-//! handshake is over, which is what [`Mechanism::is_transparent`], [`Mechanism::encode_frame`]
-//! and [`Mechanism::decode_frame`] are for.
+//! leave traffic frames untouched; CURVE (RFC 25/26) encrypts every frame once its handshake
+//! is over, which is what [`Mechanism::is_transparent`], [`Mechanism::encode_frame`] and
+//! [`Mechanism::decode_frame`] are for.
 
 use std::fmt;
 
 use bytes::{BufMut, Bytes};
 
 use crate::command::{self, Command, CommandKind};
-use crate::error::{Incompatibility, Misbehaviour, SessionError};
-use crate::frame::{Frame, FrameHeader};
+use crate::curve::{CurvePublicKey, CurveSecretKey, RngSeed};
+use crate::error::{ConfigError, Incompatibility, Misbehaviour, SessionError};
+use crate::frame::{Frame, FrameHeader, FrameMut};
 use crate::greeting::MechanismName;
 use crate::msg::Properties;
 use crate::session::{AuthRequest, AuthResult};
 use crate::socket_type::SocketType;
 use crate::txbuf::TxBuf;
 
+mod curve;
 mod null;
 mod plain;
 
@@ -40,6 +42,25 @@ pub enum MechanismConfig {
     },
     /// PLAIN server (RFC 24): asks the driver to check every client's credentials.
     PlainServer,
+    /// CURVE client (RFC 25/26): authenticates the server by its long-term public key and
+    /// encrypts all traffic. Needs [`crate::SessionConfig::rng_seed`].
+    CurveClient {
+        /// The server's long-term public key (libzmq's `ZMQ_CURVE_SERVERKEY`).
+        server_public: CurvePublicKey,
+        /// Our long-term public key (`ZMQ_CURVE_PUBLICKEY`); must match `secret`.
+        public: CurvePublicKey,
+        /// Our long-term secret key (`ZMQ_CURVE_SECRETKEY`).
+        secret: CurveSecretKey,
+    },
+    /// CURVE server (RFC 25/26, libzmq's `ZMQ_CURVE_SERVER`): asks the driver to authenticate
+    /// every client's long-term public key and encrypts all traffic. Needs
+    /// [`crate::SessionConfig::rng_seed`].
+    CurveServer {
+        /// Our long-term public key (`ZMQ_CURVE_PUBLICKEY`); must match `secret`.
+        public: CurvePublicKey,
+        /// Our long-term secret key (`ZMQ_CURVE_SECRETKEY`).
+        secret: CurveSecretKey,
+    },
 }
 
 impl MechanismConfig {
@@ -48,14 +69,42 @@ impl MechanismConfig {
         match self {
             Self::Null => MechanismName::NULL,
             Self::PlainClient { .. } | Self::PlainServer => MechanismName::PLAIN,
+            Self::CurveClient { .. } | Self::CurveServer { .. } => MechanismName::CURVE,
         }
     }
 
-    /// The greeting's as-server flag: set for the PLAIN server (RFC 24), clear otherwise
-    /// (RFC 23: NULL "as-server field MUST be zero"). We never require it from a peer: libzmq
-    /// 4.3 sends 0 whatever its role.
+    /// The greeting's as-server flag: set for the PLAIN and CURVE servers (RFC 24, RFC 25),
+    /// clear otherwise (RFC 23: NULL "as-server field MUST be zero"). We never require it from
+    /// a peer: libzmq 4.3 sends 0 whatever its role.
     pub fn as_server(&self) -> bool {
-        matches!(self, Self::PlainServer)
+        matches!(self, Self::PlainServer | Self::CurveServer { .. })
+    }
+
+    /// Checks the keys: a public key must belong to its secret key, and a server key must be
+    /// a usable Curve25519 point. Costs a scalar multiplication per key pair.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        match self {
+            Self::CurveClient {
+                server_public,
+                public,
+                secret,
+            } => {
+                if crate::curve::crypto::is_weak_public_key(server_public.as_bytes()) {
+                    return Err(ConfigError::WeakCurveKey);
+                }
+                check_pair(public, secret)
+            }
+            Self::CurveServer { public, secret } => check_pair(public, secret),
+            Self::Null | Self::PlainClient { .. } | Self::PlainServer => Ok(()),
+        }
+    }
+}
+
+fn check_pair(public: &CurvePublicKey, secret: &CurveSecretKey) -> Result<(), ConfigError> {
+    if secret.public_key() == *public {
+        Ok(())
+    } else {
+        Err(ConfigError::CurveKeyMismatch)
     }
 }
 
@@ -89,6 +138,13 @@ impl HandshakeCtx<'_> {
     /// Queues a command.
     pub(crate) fn send(&mut self, cmd: &Command) {
         cmd.encode(self.out.staging_mut());
+    }
+
+    /// Queues a command frame with this body (name included).
+    pub(crate) fn send_body(&mut self, body: &[u8]) {
+        let out = self.out.staging_mut();
+        FrameHeader::new(false, true, body.len() as u64).encode(out);
+        out.put_slice(body);
     }
 
     /// Queues READY or INITIATE carrying our metadata, without copying it into a `Command`.
@@ -179,19 +235,45 @@ pub(crate) trait Mechanism: fmt::Debug + Send + Sync {
         tx.put_bytes(frame.body);
     }
 
-    /// Decodes one incoming traffic frame (CURVE: decrypts a MESSAGE command).
-    fn decode_frame(&mut self, frame: Frame) -> Result<Frame, SessionError> {
-        Ok(frame)
+    /// Decodes one incoming traffic frame (CURVE: decrypts a MESSAGE command in place).
+    fn decode_frame(&mut self, frame: FrameMut) -> Result<Frame, SessionError> {
+        Ok(frame.freeze())
     }
 }
 
-/// The mechanism for a configuration.
-pub(crate) fn build(config: &MechanismConfig, authenticate: bool) -> Box<dyn Mechanism> {
-    match config {
+/// A mechanism for a session that is closed from the start (its configuration was refused).
+pub(crate) fn null_placeholder() -> null::NullMechanism {
+    null::NullMechanism::new(false)
+}
+
+/// The mechanism for a configuration (already validated, see [`MechanismConfig::validate`]).
+pub(crate) fn build(
+    config: &MechanismConfig,
+    authenticate: bool,
+    rng_seed: Option<&RngSeed>,
+) -> Result<Box<dyn Mechanism>, ConfigError> {
+    Ok(match config {
         MechanismConfig::Null => Box::new(null::NullMechanism::new(authenticate)),
         MechanismConfig::PlainClient { username, password } => {
             Box::new(plain::PlainClient::new(username.clone(), password.clone()))
         }
         MechanismConfig::PlainServer => Box::new(plain::PlainServer::new()),
-    }
+        MechanismConfig::CurveClient {
+            server_public,
+            public,
+            secret,
+        } => {
+            let seed = rng_seed.ok_or(ConfigError::MissingRngSeed)?;
+            Box::new(curve::CurveClient::new(
+                *server_public,
+                *public,
+                secret.clone(),
+                seed,
+            ))
+        }
+        MechanismConfig::CurveServer { public, secret } => {
+            let seed = rng_seed.ok_or(ConfigError::MissingRngSeed)?;
+            Box::new(curve::CurveServer::new(*public, secret.clone(), seed))
+        }
+    })
 }

@@ -19,8 +19,11 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::command::{Command, CommandKind, PING_CONTEXT_MAX};
+use crate::curve::{CurvePublicKey, RngSeed};
 use crate::decoded::Decoded;
-use crate::error::{ConfigError, HandshakeFailure, Misbehaviour, SendNotReady, SessionError};
+use crate::error::{
+    ConfigError, DecodeError, HandshakeFailure, Misbehaviour, SendNotReady, SessionError,
+};
 use crate::frame::{Frame, FrameDecoder, put_header};
 use crate::greeting::{self, Greeting, MechanismName};
 use crate::mechanism::{self, HandshakeCtx, Mechanism, MechanismConfig, Step};
@@ -63,6 +66,12 @@ pub struct SessionConfig {
     /// application use"). Sent sorted by name, after `Socket-Type` and `Identity`, as libzmq
     /// sends its `ZMQ_METADATA`.
     pub metadata: Properties,
+    /// 32 octets from the operating system's CSPRNG, fresh for every connection: CURVE draws
+    /// its short-term keys, cookie key and long nonces from them (this crate never reads a
+    /// global RNG). Required by [`MechanismConfig::CurveClient`] and
+    /// [`MechanismConfig::CurveServer`] ([`ConfigError::MissingRngSeed`] otherwise); unused
+    /// by NULL and PLAIN.
+    pub rng_seed: Option<RngSeed>,
 }
 
 impl SessionConfig {
@@ -80,12 +89,23 @@ impl SessionConfig {
             heartbeat_ttl: None,
             heartbeat_timeout: None,
             metadata: Properties::new(),
+            rng_seed: None,
         }
     }
 
-    /// Checks the limits the wire imposes on credentials, routing id and metadata.
+    /// Checks the limits the wire imposes on credentials, routing id and metadata, and the
+    /// CURVE keys and seed.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.local_metadata().map(|_| ())
+        self.prepare().map(|_| ())
+    }
+
+    /// Our metadata and the mechanism, or why this configuration cannot run.
+    fn prepare(&self) -> Result<(Properties, Box<dyn Mechanism>), ConfigError> {
+        let metadata = self.local_metadata()?;
+        self.mechanism.validate()?;
+        let mechanism =
+            mechanism::build(&self.mechanism, self.authenticate, self.rng_seed.as_ref())?;
+        Ok((metadata, mechanism))
     }
 
     /// Our READY/INITIATE metadata, in libzmq's order.
@@ -160,13 +180,17 @@ pub struct Handshake {
 /// A request for the driver to authenticate the peer, answered with
 /// [`Session::handle_auth`]. Its fields map to a ZAP request (RFC 27).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuthRequest {
-    /// `"NULL"` or `"PLAIN"`.
+    /// `"NULL"`, `"PLAIN"` or `"CURVE"`.
     pub mechanism: &'static str,
     /// PLAIN's user name.
     pub username: Option<Bytes>,
     /// PLAIN's password.
     pub password: Option<Bytes>,
+    /// CURVE's client long-term public key, vouched for during the handshake (ZAP's one
+    /// credentials frame for CURVE is its 32 octets).
+    pub curve_public_key: Option<CurvePublicKey>,
 }
 
 /// The driver's answer to an [`AuthRequest`].
@@ -248,6 +272,11 @@ pub struct Session {
     decoder: FrameDecoder,
     /// Frames of a multipart message received so far.
     partial: Msg,
+    /// Octets and frames of `partial`, counted after decryption for the maximum message size
+    /// (an encrypting mechanism hides MORE from the frame decoder, which then sees every
+    /// frame as a message of its own).
+    decrypted_len: u64,
+    decrypted_frames: u64,
     /// Our own bytes (greeting, handshake, PING, PONG, ERROR) not yet given to the caller.
     out: TxBuf,
     /// The context of the latest PING, to echo in a PONG. Like libzmq, we answer a burst of
@@ -272,10 +301,12 @@ impl Session {
     /// gives a session that is already closed with [`SessionError::Config`]; use
     /// [`Session::try_new`] to get the error up front.
     pub fn new(now: Instant, config: SessionConfig) -> Self {
-        match config.local_metadata() {
-            Ok(metadata) => Self::with_metadata(now, &config, metadata),
+        match config.prepare() {
+            Ok((metadata, mechanism)) => Self::with_parts(now, &config, metadata, mechanism),
             Err(err) => {
-                let mut session = Self::with_metadata(now, &config, Properties::new());
+                // A placeholder mechanism: the session never gets to use it.
+                let placeholder = Box::new(mechanism::null_placeholder());
+                let mut session = Self::with_parts(now, &config, Properties::new(), placeholder);
                 session.out.clear();
                 session.phase = Phase::Closed;
                 session.error = Some(SessionError::Config(err));
@@ -286,12 +317,16 @@ impl Session {
 
     /// Like [`Session::new`], but refuses an invalid configuration.
     pub fn try_new(now: Instant, config: SessionConfig) -> Result<Self, ConfigError> {
-        let metadata = config.local_metadata()?;
-        Ok(Self::with_metadata(now, &config, metadata))
+        let (metadata, mechanism) = config.prepare()?;
+        Ok(Self::with_parts(now, &config, metadata, mechanism))
     }
 
-    fn with_metadata(now: Instant, config: &SessionConfig, local_metadata: Properties) -> Self {
-        let mechanism = mechanism::build(&config.mechanism, config.authenticate);
+    fn with_parts(
+        now: Instant,
+        config: &SessionConfig,
+        local_metadata: Properties,
+        mechanism: Box<dyn Mechanism>,
+    ) -> Self {
         let transparent = mechanism.is_transparent();
         let interval = config.heartbeat_interval.filter(|d| !d.is_zero());
         let ttl = config.heartbeat_ttl.map_or(0, |d| {
@@ -322,6 +357,8 @@ impl Session {
             pending_event: None,
             decoder: FrameDecoder::new(config.max_msg_size),
             partial: Msg::new(),
+            decrypted_len: 0,
+            decrypted_frames: 0,
             out,
             pending_pong: None,
             error: None,
@@ -729,14 +766,49 @@ impl Session {
         rx: &mut BytesMut,
     ) -> Result<Option<SessionEvent>, SessionError> {
         loop {
-            let frame = match self.decoder.decode(rx)? {
-                Decoded::Complete { value, .. } => value,
-                Decoded::Incomplete { .. } => return Ok(None),
+            let frame = if self.transparent {
+                match self.decoder.decode(rx)? {
+                    Decoded::Complete { value, .. } => value,
+                    Decoded::Incomplete { .. } => return Ok(None),
+                }
+            } else {
+                // Decrypted in place: the plaintext shares the receive buffer.
+                let sealed = match self.decoder.decode_mut(rx)? {
+                    Decoded::Complete { value, .. } => value,
+                    Decoded::Incomplete { .. } => return Ok(None),
+                };
+                let frame = self.mechanism.decode_frame(sealed)?;
+                self.check_decrypted_size(&frame)?;
+                frame
             };
             if let Some(event) = self.traffic_frame(now, frame)? {
                 return Ok(Some(event));
             }
         }
+    }
+
+    /// Applies the maximum message size to the frames of a multipart message as they come out
+    /// of an encrypting mechanism, as [`FrameDecoder`] does for clear frames.
+    fn check_decrypted_size(&mut self, frame: &Frame) -> Result<(), DecodeError> {
+        let (Some(max), Some(max_frames)) =
+            (self.decoder.max_msg_size(), self.decoder.max_frames())
+        else {
+            return Ok(());
+        };
+        if frame.command {
+            return Ok(());
+        }
+        let len = self.decrypted_len.saturating_add(frame.body.len() as u64);
+        let frames = self.decrypted_frames.saturating_add(1);
+        if len > max {
+            return Err(DecodeError::MessageTooLarge { len, max });
+        }
+        if frames > max_frames {
+            return Err(DecodeError::TooManyFrames { max: max_frames });
+        }
+        (self.decrypted_len, self.decrypted_frames) =
+            if frame.more { (len, frames) } else { (0, 0) };
+        Ok(())
     }
 
     /// One frame after the handshake; the event it completes, if any.
@@ -745,11 +817,6 @@ impl Session {
         now: Instant,
         frame: Frame,
     ) -> Result<Option<SessionEvent>, SessionError> {
-        let frame = if self.transparent {
-            frame
-        } else {
-            self.mechanism.decode_frame(frame)?
-        };
         // Every frame is a sign of life; a PING below may re-arm its TTL.
         self.note_alive();
         if frame.command {

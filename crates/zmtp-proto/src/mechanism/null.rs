@@ -49,6 +49,7 @@ impl Mechanism for NullMechanism {
                 mechanism: "NULL",
                 username: None,
                 password: None,
+                curve_public_key: None,
             }));
         }
         ctx.send_metadata(CommandKind::Ready);

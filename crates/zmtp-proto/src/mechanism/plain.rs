@@ -148,6 +148,7 @@ impl Mechanism for PlainServer {
                     mechanism: "PLAIN",
                     username: Some(username),
                     password: Some(password),
+                    curve_public_key: None,
                 }))
             }
             (Some(CommandKind::Initiate), ServerState::AwaitingInitiate) => {

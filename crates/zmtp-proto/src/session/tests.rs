@@ -639,7 +639,8 @@ fn null_with_authentication_asks_the_driver_before_sending_ready() {
         Some(&AuthRequest {
             mechanism: "NULL",
             username: None,
-            password: None
+            password: None,
+            curve_public_key: None,
         })
     );
     assert!(
@@ -677,6 +678,7 @@ fn plain_handshake_authenticates_then_exchanges_messages_rfc24() {
             mechanism: "PLAIN",
             username: Some(Bytes::from_static(b"admin")),
             password: Some(Bytes::from_static(b"secret")),
+            curve_public_key: None,
         })
     );
     assert!(pair.client.ready().is_none() && pair.server.ready().is_none());
