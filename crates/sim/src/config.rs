@@ -77,6 +77,10 @@ pub const DEFAULT_RECONNECT_IVL: Duration = Duration::from_millis(100);
 /// for the transport to take them (the facade uses a little under 64 KiB).
 pub const DEFAULT_TX_BATCH: usize = 8 * 1024;
 
+/// How long a connection attempt waits for the accept (an operating system waits minutes;
+/// a simulation need not).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// One node: a socket type with its session settings, options and application behaviour.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -96,6 +100,9 @@ pub struct NodeConfig {
     pub immediate: bool,
     /// See [`DEFAULT_TX_BATCH`].
     pub tx_batch: usize,
+    /// How long a connection attempt may wait for the other end to accept before it fails
+    /// (and the node retries after its reconnect interval).
+    pub connect_timeout: Duration,
 }
 
 impl NodeConfig {
@@ -109,6 +116,7 @@ impl NodeConfig {
             reconnect_ivl: Some(DEFAULT_RECONNECT_IVL),
             immediate: false,
             tx_batch: DEFAULT_TX_BATCH,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 

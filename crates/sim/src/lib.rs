@@ -72,8 +72,8 @@ mod sim;
 mod trace;
 
 pub use config::{
-    ConnId, DEFAULT_RECONNECT_IVL, DEFAULT_TX_BATCH, End, Faults, LinkConfig, LinkId, NodeConfig,
-    NodeId, RecvPolicy,
+    ConnId, DEFAULT_CONNECT_TIMEOUT, DEFAULT_RECONNECT_IVL, DEFAULT_TX_BATCH, End, Faults,
+    LinkConfig, LinkId, NodeConfig, NodeId, RecvPolicy,
 };
 pub use net::LinkEvent;
 pub use node::Delivery;

@@ -95,7 +95,7 @@ impl PartialOrd for Scheduled {
 struct Stream {
     /// When the last chunk written arrives: the next may not arrive earlier.
     last_at: Instant,
-    /// Bytes written and not yet read by the receiver's session.
+    /// Bytes written and not yet read by the receiving driver.
     unacked: usize,
     /// Blackholed: nothing written any more arrives, and nothing in flight does either, but
     /// the writer is not told (its window fills and stays full).
@@ -321,7 +321,8 @@ impl Net {
         n
     }
 
-    /// The receiver at `at_end` read `n` bytes: the writer's window opens by as much.
+    /// The driver at `at_end` read `n` bytes off the link: the writer's window opens by as
+    /// much.
     pub(crate) fn consumed(&mut self, conn: ConnId, at_end: End, n: usize) {
         if let Some(stream) = self.streams.get_mut(&(conn, at_end)) {
             stream.unacked = stream.unacked.saturating_sub(n);
@@ -395,6 +396,15 @@ impl Net {
                 l.blackhole_until = None;
             }
         }
+    }
+
+    /// Replaces the link's random faults; `None` also cancels the resets already drawn.
+    pub(crate) fn set_faults(&mut self, link: LinkId, faults: Option<crate::config::Faults>) {
+        if faults.is_none() {
+            self.timeline
+                .retain(|s| !(s.0.link == link && s.0.generation.is_some()));
+        }
+        self.links[link.0].config.faults = faults;
     }
 
     /// When the connection that just came up on `conn` should fail, if the link has faults;

@@ -62,6 +62,8 @@ struct Connecter {
     attempt: Option<ConnId>,
     /// When to try again.
     reconnect_at: Option<Instant>,
+    /// When the attempt in progress fails if the other end has not accepted it.
+    attempt_deadline: Option<Instant>,
 }
 
 /// One transport connection at this node.
@@ -70,6 +72,10 @@ struct Conn {
     end: End,
     session: Session,
     rx: BytesMut,
+    /// Octets delivered by the link that the driver has not read from the "socket" yet:
+    /// they still count against the link's window. Reading happens whenever the connection
+    /// is not blocked, as the facade reads only when the machine can take more.
+    unread: usize,
     tx: TxBuf,
     /// The pipe, once the handshake completed (from the start for a connecting node's pipe).
     peer: Option<PeerId>,
@@ -263,7 +269,11 @@ impl Node {
     /// The earliest timer: session deadlines, the machine's, reconnects, the slow reader.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let sessions = self.conns.values().filter_map(|c| c.session.poll_timeout());
-        let reconnects = self.connecters.values().filter_map(|c| c.reconnect_at);
+        let reconnects = self
+            .connecters
+            .values()
+            .flat_map(|c| [c.reconnect_at, c.attempt_deadline])
+            .flatten();
         sessions
             .chain(reconnects)
             .chain(self.pattern.poll_timeout())
@@ -304,6 +314,27 @@ impl Node {
             self.pattern.handle_timeout(now);
             self.drain_actions(net);
         }
+        let timed_out: Vec<(LinkId, ConnId)> = self
+            .connecters
+            .iter()
+            .filter(|(_, c)| c.attempt_deadline.is_some_and(|t| t <= now))
+            .filter_map(|(link, c)| c.attempt.map(|a| (*link, a)))
+            .collect();
+        for (link, attempt) in timed_out {
+            net.close_stream(attempt, End::Connecter);
+            net.close_stream(attempt, End::Binder);
+            self.trace(net, || TraceEvent::Closed {
+                node: self.id,
+                conn: attempt,
+                cause: CloseCause::ConnectTimedOut,
+            });
+            let ivl = self.config.reconnect_ivl;
+            if let Some(c) = self.connecters.get_mut(&link) {
+                c.attempt = None;
+                c.attempt_deadline = None;
+                c.reconnect_at = ivl.map(|d| now + d);
+            }
+        }
         let reconnects: Vec<LinkId> = self
             .connecters
             .iter()
@@ -330,8 +361,10 @@ impl Node {
         let attempt = net.open(link);
         let now = net.now;
         let ivl = self.config.reconnect_ivl;
+        let timeout = self.config.connect_timeout;
         if let Some(c) = self.connecters.get_mut(&link) {
             c.attempt = attempt;
+            c.attempt_deadline = attempt.map(|_| now + timeout);
             if attempt.is_none() {
                 c.reconnect_at = ivl.map(|d| now + d);
             }
@@ -360,6 +393,9 @@ impl Node {
                     return;
                 }
                 let peer = c.peer;
+                if let Some(c) = self.connecters.get_mut(&id.link) {
+                    c.attempt_deadline = None;
+                }
                 let conn = self.new_conn(End::Connecter, peer, net);
                 self.conns.insert(id, conn);
                 if let Some(slot) = peer.and_then(|p| self.peers.get_mut(&p)) {
@@ -375,6 +411,7 @@ impl Node {
             Payload::Data(bytes) => {
                 if let Some(conn) = self.conns.get_mut(&id) {
                     conn.rx.extend_from_slice(&bytes);
+                    conn.unread += bytes.len();
                 }
             }
             Payload::Fin => {
@@ -390,6 +427,7 @@ impl Node {
             end,
             session: Session::new(net.now, self.config.session.clone()),
             rx: BytesMut::new(),
+            unread: 0,
             tx: TxBuf::new(),
             peer,
             ready: false,
@@ -415,6 +453,7 @@ impl Node {
         if let Some(c) = self.connecters.get_mut(&link) {
             if c.attempt.is_some() {
                 c.attempt = None;
+                c.attempt_deadline = None;
                 c.reconnect_at = ivl.map(|d| now + d);
             }
         }
@@ -454,13 +493,14 @@ impl Node {
                     break;
                 }
             }
-            let before = conn.rx.len();
-            let result = conn.session.poll_event(now, &mut conn.rx);
-            let consumed = before - conn.rx.len();
-            if consumed > 0 {
-                net.consumed(id, conn.end, consumed);
+            if conn.unread > 0 {
+                net.consumed(id, conn.end, conn.unread);
+                conn.unread = 0;
                 progress = true;
             }
+            let before = conn.rx.len();
+            let result = conn.session.poll_event(now, &mut conn.rx);
+            progress |= conn.rx.len() < before;
             match result {
                 Ok(None) => break,
                 Ok(Some(SessionEvent::Ready(handshake))) => {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use patterns::{OptionError, Pattern, PatternOption, PeerId, RecvError, SendError};
 use zmtp_proto::Msg;
 
-use crate::config::{ConnId, End, LinkConfig, LinkId, NodeConfig, NodeId};
+use crate::config::{ConnId, End, Faults, LinkConfig, LinkId, NodeConfig, NodeId};
 use crate::net::{LinkEvent, Net, Scheduled};
 use crate::node::{Delivery, Node};
 use crate::rng::Rng;
@@ -217,6 +217,22 @@ impl Sim {
     /// Ends any partition or blackhole on `link` now.
     pub fn heal(&mut self, link: LinkId) {
         self.apply(link, LinkEvent::Heal);
+    }
+
+    /// Starts or stops random faults on `link` (stopping also cancels resets already drawn).
+    pub fn set_faults(&mut self, link: LinkId, faults: Option<Faults>) {
+        self.net.set_faults(link, faults);
+    }
+
+    /// The links, in creation order.
+    pub fn links(&self) -> Vec<LinkId> {
+        (0..self.net.links.len()).map(LinkId).collect()
+    }
+
+    /// The nodes at the connecting and binding ends of `link`.
+    pub fn ends(&self, link: LinkId) -> (NodeId, NodeId) {
+        let l = self.net.link(link);
+        (l.connecter, l.binder)
     }
 
     /// Schedules a link event.

@@ -24,6 +24,8 @@ pub enum CloseCause {
     Detached,
     /// The machine refused the peer at its handshake.
     Refused(AttachError),
+    /// The connection attempt got no answer in time (its SYN or SYN-ACK was lost).
+    ConnectTimedOut,
 }
 
 /// One thing that happened.

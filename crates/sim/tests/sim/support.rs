@@ -1,0 +1,80 @@
+//! Helpers shared by the scenarios: tagged messages, random link settings, trace queries.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sim::{CloseCause, ConnId, Faults, LinkConfig, NodeId, Rng, TraceEvent, Traced};
+use zmtp_proto::{Msg, Traffic};
+
+/// A message whose last frame says who sent it and its sequence number: `"<sender>:<seq>"`,
+/// after an optional topic, padded with `.` to `pad` octets.
+pub fn tagged(topic: &[u8], sender: u64, seq: u64, pad: usize) -> Msg {
+    let mut body = topic.to_vec();
+    body.extend_from_slice(format!("{sender}:{seq}").as_bytes());
+    while body.len() < pad {
+        body.push(b'.');
+    }
+    Msg::single(Bytes::from(body))
+}
+
+/// The `(sender, seq)` of a [`tagged`] message (its last frame), skipping `topic_len` octets.
+pub fn tag_of(msg: &Msg, topic_len: usize) -> (u64, u64) {
+    let body = msg.frames().last().expect("a frame");
+    let text = std::str::from_utf8(&body[topic_len..]).expect("utf-8 tag");
+    let text = text.trim_end_matches('.');
+    let (sender, seq) = text.split_once(':').expect("sender:seq");
+    (sender.parse().expect("sender"), seq.parse().expect("seq"))
+}
+
+/// A link with random latency (up to `max_latency_ms`) and random cutting of writes.
+pub fn random_link(rng: &mut Rng, max_latency_ms: u64) -> LinkConfig {
+    let lo = Duration::from_micros(rng.below(200) + 10);
+    let hi = lo + Duration::from_micros(rng.below(max_latency_ms * 1000));
+    LinkConfig::default()
+        .latency(lo, hi)
+        .max_pieces(rng.in_range(1..=8))
+}
+
+/// Random resets: connections live 30 ms to 400 ms, links refuse 1 ms to 150 ms afterwards.
+pub fn flaky() -> Faults {
+    Faults {
+        up: (Duration::from_millis(30), Duration::from_millis(400)),
+        down: (Duration::from_millis(1), Duration::from_millis(150)),
+    }
+}
+
+/// Connections that a node saw end, with when.
+pub fn closed_conns(trace: &[Traced]) -> BTreeMap<ConnId, Vec<(NodeId, CloseCause)>> {
+    let mut out: BTreeMap<ConnId, Vec<(NodeId, CloseCause)>> = BTreeMap::new();
+    for t in trace {
+        if let TraceEvent::Closed { node, conn, cause } = &t.event {
+            out.entry(*conn).or_default().push((*node, cause.clone()));
+        }
+    }
+    out
+}
+
+/// Number of connection resets in the trace (either end).
+pub fn resets(trace: &[Traced]) -> usize {
+    trace
+        .iter()
+        .filter(|t| {
+            matches!(
+                &t.event,
+                TraceEvent::Closed {
+                    cause: CloseCause::Reset,
+                    ..
+                }
+            )
+        })
+        .count()
+}
+
+/// The message inside traffic, if it is one.
+pub fn message(traffic: &Traffic) -> Option<&Msg> {
+    match traffic {
+        Traffic::Message(m) => Some(m),
+        _ => None,
+    }
+}
