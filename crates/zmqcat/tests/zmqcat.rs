@@ -353,6 +353,7 @@ fn plain_client_options_log_in_to_a_libzmq_plain_server() {
         pull.recv_multipart(0).expect("recv"),
         [b"logged in".to_vec()]
     );
+    handler.join().expect("ZAP handler");
 }
 
 // ---- exit statuses -----------------------------------------------------------------------
