@@ -71,11 +71,14 @@ struct Connecter {
 struct Conn {
     end: End,
     session: Session,
+    /// What the driver has read and the session decodes from.
     rx: BytesMut,
-    /// Octets delivered by the link that the driver has not read from the "socket" yet:
-    /// they still count against the link's window. Reading happens whenever the connection
-    /// is not blocked, as the facade reads only when the machine can take more.
-    unread: usize,
+    /// What the link delivered and the driver has not read yet (the socket's receive
+    /// buffer): it still counts against the link's window. The driver reads it only when
+    /// the session needs more bytes to make an event and the machine can take one, as
+    /// libzmq's engine stops reading while its pipe is full; so `rx` never holds more than
+    /// a partial frame plus one read.
+    unread: BytesMut,
     tx: TxBuf,
     /// The pipe, once the handshake completed (from the start for a connecting node's pipe).
     peer: Option<PeerId>,
@@ -259,9 +262,13 @@ impl Node {
         self.peers.keys().copied()
     }
 
-    /// Octets waiting in transmit buffers and receive buffers, over all connections.
+    /// Octets waiting in transmit buffers, receive buffers and unread socket buffers, over
+    /// all connections.
     pub(crate) fn buffered_bytes(&self) -> usize {
-        self.conns.values().map(|c| c.tx.len() + c.rx.len()).sum()
+        self.conns
+            .values()
+            .map(|c| c.tx.len() + c.rx.len() + c.unread.len())
+            .sum()
     }
 
     // ---- time --------------------------------------------------------------------------
@@ -410,8 +417,7 @@ impl Node {
             }
             Payload::Data(bytes) => {
                 if let Some(conn) = self.conns.get_mut(&id) {
-                    conn.rx.extend_from_slice(&bytes);
-                    conn.unread += bytes.len();
+                    conn.unread.extend_from_slice(&bytes);
                 }
             }
             Payload::Fin => {
@@ -427,7 +433,7 @@ impl Node {
             end,
             session: Session::new(net.now, self.config.session.clone()),
             rx: BytesMut::new(),
-            unread: 0,
+            unread: BytesMut::new(),
             tx: TxBuf::new(),
             peer,
             ready: false,
@@ -493,16 +499,18 @@ impl Node {
                     break;
                 }
             }
-            if conn.unread > 0 {
-                net.consumed(id, conn.end, conn.unread);
-                conn.unread = 0;
-                progress = true;
-            }
             let before = conn.rx.len();
             let result = conn.session.poll_event(now, &mut conn.rx);
             progress |= conn.rx.len() < before;
             match result {
-                Ok(None) => break,
+                Ok(None) if conn.unread.is_empty() => break,
+                Ok(None) => {
+                    // Read everything the socket holds.
+                    let read = conn.unread.split();
+                    net.consumed(id, conn.end, read.len());
+                    conn.rx.unsplit(read);
+                    progress = true;
+                }
                 Ok(Some(SessionEvent::Ready(handshake))) => {
                     progress = true;
                     self.on_ready(id, handshake, net);

@@ -6,7 +6,10 @@
 //! one; a failure prints its seed.
 
 mod driver;
+mod fairness;
+mod hwm;
 mod pipeline;
 mod pubsub;
 mod reqrep;
+mod router;
 mod support;

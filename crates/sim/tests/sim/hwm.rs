@@ -1,0 +1,203 @@
+//! High-water marks against a slow reader (one message every 10 ms): PUSH's `send` must
+//! return WouldBlock and lose nothing; PUB must never block, drop for the slow subscriber
+//! only, and keep serving a fast one. In both cases memory stays bounded: each machine
+//! queue by its HWM, each driver buffer by the transmit batch and the link window.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use patterns::{PatternOption, SendErrorKind};
+use sim::{LinkConfig, NodeConfig, NodeId, RecvPolicy, Sim, for_each_seed};
+use zmtp_proto::SocketType;
+
+use crate::support::{random_link, tag_of, tagged};
+
+const SNDHWM: usize = 20;
+const RCVHWM: usize = 15;
+const WINDOW: usize = 2048;
+const TX_BATCH: usize = 512;
+const PAYLOAD: usize = 64;
+/// A single-frame message of `PAYLOAD` octets on the wire: a 2-octet short header.
+const WIRE: usize = PAYLOAD + 2;
+
+fn slow_reader() -> RecvPolicy {
+    RecvPolicy::Every {
+        interval: Duration::from_millis(10),
+        batch: 1,
+    }
+}
+
+fn link(sim: &mut Sim) -> LinkConfig {
+    random_link(sim.rng(), 2).window(WINDOW)
+}
+
+/// Every queue within its HWM and every buffer within the batch and window. Returns the
+/// fullest queue seen, to show the bound was reached.
+fn check_bounded(sim: &Sim, node: NodeId) -> usize {
+    let mut fullest = 0;
+    for peer in sim.peers(node) {
+        let Some(stats) = sim.pattern(node).peer_stats(peer) else {
+            continue;
+        };
+        assert!(
+            stats.queued_out <= SNDHWM,
+            "{node:?} queues {} out",
+            stats.queued_out
+        );
+        assert!(
+            stats.queued_in <= RCVHWM,
+            "{node:?} queues {} in",
+            stats.queued_in
+        );
+        fullest = fullest.max(stats.queued_out).max(stats.queued_in);
+    }
+    // A transmit buffer stops filling at the batch (overshooting by one message at most);
+    // the driver reads only when the session needs bytes, so its receive buffer holds at
+    // most a partial frame and one read (a window); the socket holds at most a window.
+    let bound = TX_BATCH + 2 * WIRE + 2 * WINDOW;
+    assert!(
+        sim.buffered_bytes(node) <= bound,
+        "{node:?} buffers {} octets",
+        sim.buffered_bytes(node)
+    );
+    fullest
+}
+
+/// Whether an outbound queue whose largest length was `fullest` reached its HWM. libzmq's
+/// writer counts a message as gone only once the reader acknowledged it, every low-water
+/// mark (`(hwm + 1) / 2`) messages, so a full pipe holds between `hwm - lwm + 1` and `hwm`.
+fn filled(fullest: usize, hwm: usize) -> bool {
+    fullest > hwm - hwm.div_ceil(2)
+}
+
+#[test]
+fn push_blocks_at_hwm_with_a_slow_puller_loses_nothing_and_stays_bounded() {
+    for_each_seed("push_blocks_at_hwm_with_a_slow_puller", |seed| {
+        let mut sim = Sim::new(seed);
+        let push = sim.add_node(
+            NodeConfig::new(SocketType::Push)
+                .option(PatternOption::SndHwm(SNDHWM))
+                .tx_batch(TX_BATCH),
+        );
+        let pull = sim.add_node(
+            NodeConfig::new(SocketType::Pull)
+                .option(PatternOption::RcvHwm(RCVHWM))
+                .recv(slow_reader()),
+        );
+        let config = link(&mut sim);
+        sim.connect(push, pull, config);
+        let mut sent = 0u64;
+        let mut would_block = 0;
+        let mut received = 0u64;
+        let (mut fullest_out, mut fullest_in) = (0, 0);
+        for _ in 0..400 {
+            for _ in 0..5 {
+                match sim.send(push, tagged(b"", 0, sent, PAYLOAD)) {
+                    Ok(()) => sent += 1,
+                    Err(e) => {
+                        assert_eq!(e.kind, SendErrorKind::WouldBlock);
+                        would_block += 1;
+                    }
+                }
+            }
+            sim.run_for(Duration::from_millis(1));
+            for d in sim.take_inbox(pull) {
+                assert_eq!(tag_of(&d.msg, 0).1, received, "in order, none lost");
+                received += 1;
+            }
+            fullest_out = fullest_out.max(check_bounded(&sim, push));
+            fullest_in = fullest_in.max(check_bounded(&sim, pull));
+            // Messages accepted but not yet read: the two queues plus what the buffers
+            // and the window can hold.
+            let wire = (TX_BATCH + 2 * WIRE + 2 * WINDOW).div_ceil(WIRE) as u64;
+            let outstanding = sent - received;
+            assert!(
+                outstanding <= (SNDHWM + RCVHWM) as u64 + wire,
+                "{outstanding} messages between the applications"
+            );
+        }
+        assert!(
+            filled(fullest_out, SNDHWM),
+            "the outbound queue filled: {fullest_out}"
+        );
+        assert_eq!(fullest_in, RCVHWM, "the inbound queue filled");
+        assert!(would_block > 1000, "send blocked only {would_block} times");
+        // The reader reads 100 a second: the writer was held to that pace.
+        assert!(sent < 40 + 150, "{sent} accepted in 400 ms");
+        // Stop writing: everything accepted arrives, in order.
+        while received < sent {
+            sim.run_for(Duration::from_millis(10));
+            for d in sim.take_inbox(pull) {
+                assert_eq!(tag_of(&d.msg, 0).1, received, "in order, none lost");
+                received += 1;
+            }
+        }
+    });
+}
+
+#[test]
+fn pub_drops_for_a_slow_subscriber_keeps_a_fast_one_and_stays_bounded() {
+    for_each_seed("pub_drops_for_a_slow_subscriber", |seed| {
+        let mut sim = Sim::new(seed);
+        let publisher = sim.add_node(
+            NodeConfig::new(SocketType::Pub)
+                .option(PatternOption::SndHwm(SNDHWM))
+                .tx_batch(TX_BATCH),
+        );
+        let subscriber = |recv| {
+            NodeConfig::new(SocketType::Sub)
+                .option(PatternOption::RcvHwm(RCVHWM))
+                .option(PatternOption::Subscribe(Bytes::new()))
+                .recv(recv)
+        };
+        let slow = sim.add_node(subscriber(slow_reader()));
+        let fast = sim.add_node(subscriber(RecvPolicy::Eager));
+        let config = link(&mut sim);
+        sim.connect(slow, publisher, config);
+        let config = link(&mut sim);
+        sim.connect(fast, publisher, config);
+        // Both subscriptions reach the publisher before it starts.
+        sim.run_until_idle();
+        let mut sent = 0u64;
+        let mut slow_got: Vec<u64> = Vec::new();
+        let mut fast_got = 0u64;
+        let mut fullest = [0; 3];
+        for _ in 0..400 {
+            for _ in 0..3 {
+                sim.send(publisher, tagged(b"", 0, sent, PAYLOAD))
+                    .expect("PUB never blocks");
+                sent += 1;
+            }
+            sim.run_for(Duration::from_millis(1));
+            slow_got.extend(sim.take_inbox(slow).iter().map(|d| tag_of(&d.msg, 0).1));
+            for d in sim.take_inbox(fast) {
+                assert_eq!(
+                    tag_of(&d.msg, 0).1,
+                    fast_got,
+                    "the fast subscriber misses nothing"
+                );
+                fast_got += 1;
+            }
+            for (i, node) in [publisher, slow, fast].into_iter().enumerate() {
+                fullest[i] = fullest[i].max(check_bounded(&sim, node));
+            }
+        }
+        assert!(
+            filled(fullest[0], SNDHWM),
+            "the publisher's queue filled: {fullest:?}"
+        );
+        assert_eq!(fullest[1], RCVHWM, "the slow subscriber's queue filled");
+        sim.run_until_idle();
+        fast_got += sim.take_inbox(fast).len() as u64;
+        assert_eq!(fast_got, sent, "the fast subscriber got everything");
+        assert!(
+            slow_got.windows(2).all(|w| w[0] < w[1]),
+            "the slow subscriber gets a subsequence, in order"
+        );
+        assert!(
+            (slow_got.len() as u64) * 4 < sent,
+            "the slow subscriber got {} of {sent}: nothing was dropped",
+            slow_got.len()
+        );
+    });
+}
