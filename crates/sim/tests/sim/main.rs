@@ -8,6 +8,7 @@
 mod driver;
 mod fairness;
 mod hwm;
+mod model;
 mod pipeline;
 mod pubsub;
 mod reqrep;
