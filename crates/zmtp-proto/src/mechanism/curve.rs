@@ -355,7 +355,7 @@ impl CurveClient {
         Ok(Step::Continue)
     }
 
-    fn on_ready(&mut self, ctx: &mut HandshakeCtx<'_>, body: &Bytes) -> Result<Step, SessionError> {
+    fn on_ready(&mut self, ctx: &HandshakeCtx<'_>, body: &Bytes) -> Result<Step, SessionError> {
         let ready = Ready::decode(body)?;
         let key = self
             .session_key
@@ -574,11 +574,7 @@ impl CurveServer {
         Ok(Step::Continue)
     }
 
-    fn on_initiate(
-        &mut self,
-        ctx: &mut HandshakeCtx<'_>,
-        body: &Bytes,
-    ) -> Result<Step, SessionError> {
+    fn on_initiate(&mut self, ctx: &HandshakeCtx<'_>, body: &Bytes) -> Result<Step, SessionError> {
         let initiate = Initiate::decode(body)?;
 
         // The cookie must be ours, for this connection: Box [C' + s'](K).
@@ -739,6 +735,3 @@ impl Mechanism for CurveServer {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -1548,3 +1548,5 @@ fn max_msg_size_also_applies_to_handshake_commands_like_libzmq() {
         }))
     );
 }
+
+mod curve;
