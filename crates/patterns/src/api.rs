@@ -298,6 +298,14 @@ pub trait Pattern: Send + std::fmt::Debug {
     /// Whether [`Pattern::recv`] would return a message (ZMQ_POLLIN).
     fn is_readable(&self) -> bool;
 
+    /// True when receiving does not change what the machine does next, so a driver may take
+    /// several messages in a row and hand them to the user later (a receive-side batch).
+    /// False for REQ and REP, whose replies depend on the last message received, and for an
+    /// XPUB with XPUB_MANUAL, which subscribes the peer of the last message received.
+    fn recv_is_stateless(&self) -> bool {
+        true
+    }
+
     /// Whether [`Pattern::send`] could queue a message without failing with
     /// [`SendErrorKind::WouldBlock`] (ZMQ_POLLOUT).
     fn is_writable(&self) -> bool;

@@ -73,6 +73,11 @@ pub(crate) trait Behaviour: Send + std::fmt::Debug {
     /// ZMQ_POLLIN.
     fn is_readable(&self, core: &Core) -> bool;
 
+    /// See [`Pattern::recv_is_stateless`].
+    fn recv_is_stateless(&self) -> bool {
+        true
+    }
+
     /// ZMQ_POLLOUT, computed after every mutating call (it may deactivate full pipes, as
     /// libzmq's `xhas_out` does) and cached for [`Pattern::is_writable`].
     fn refresh_writable(&mut self, core: &mut Core) -> bool;
@@ -285,6 +290,10 @@ impl<B: Behaviour> Pattern for Machine<B> {
 
     fn is_readable(&self) -> bool {
         self.behaviour.is_readable(&self.core)
+    }
+
+    fn recv_is_stateless(&self) -> bool {
+        self.behaviour.recv_is_stateless()
     }
 
     fn is_writable(&self) -> bool {

@@ -99,6 +99,7 @@ impl Context {
         for socket in sockets.iter().filter_map(Weak::upgrade) {
             let mut state = socket.lock();
             state.terminated = true;
+            state.watchers.fire_all();
             drop(state);
             socket.cond.notify_all();
         }

@@ -5,14 +5,13 @@
 //! delivering traffic) holds the lock only for that call, then turns the machine's actions
 //! into [`Effect`]s and runs them after unlocking, so no thread ever holds two sockets' locks.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 
-use bytes::Bytes;
 use patterns::{Action, Pattern, PeerId};
 use slab::Slab;
-use zmtp_proto::{Msg, SocketType};
+use zmtp_proto::SocketType;
 
 use crate::inproc::{InprocLink, Side};
 use crate::io::{ConnRef, IoCommand, IoShared};
@@ -51,12 +50,10 @@ pub(crate) struct SocketState {
     pub terminated: bool,
     /// Set when the user closed the socket.
     pub closed: bool,
-    /// The remaining frames of a message received frame by frame.
-    pub rx_partial: VecDeque<Bytes>,
-    /// The message the received frames came from (for metadata and routing id).
-    pub rx_current: Option<Msg>,
-    /// Frames sent with SNDMORE, waiting for the last one.
-    pub tx_partial: Option<Msg>,
+    /// The instant the I/O thread last looked at the clock. User calls hand it to the
+    /// machine instead of reading the clock per message: no socket type's send or receive
+    /// depends on the time, and a reading a few microseconds old is still a valid `now`.
+    pub recent_now: Instant,
     /// Pollers waiting for this socket's readiness.
     pub watchers: Watchers,
 }
@@ -110,9 +107,7 @@ impl SocketShared {
                 blocked: 0,
                 terminated: false,
                 closed: false,
-                rx_partial: VecDeque::new(),
-                rx_current: None,
-                tx_partial: None,
+                recent_now: crate::clock::now(),
                 watchers: Watchers::default(),
             }),
             cond: Condvar::new(),

@@ -134,6 +134,7 @@ impl InprocLink {
             }
             if !dir.in_flight.is_empty() {
                 let now = crate::clock::now();
+                state.recent_now = now;
                 while let Some(traffic) = dir.in_flight.pop_front() {
                     if !state.pattern.can_receive_from(dst.peer) {
                         dir.in_flight.push_front(traffic);
@@ -162,7 +163,16 @@ impl InprocLink {
     /// the other side, which detaches once they are delivered.
     pub fn detach(self: &Arc<Self>, side: Side, effects: &mut Vec<Effect>) {
         {
+            // Everything the closing side queued moves into the link, where the other side
+            // can still read it after the closing socket is gone.
             let mut dir = self.direction(side);
+            let end = self.end(side);
+            if let Some(socket) = end.socket.upgrade() {
+                let mut state = socket.lock();
+                while let Some(traffic) = state.pattern.poll_transmit(end.peer) {
+                    dir.in_flight.push_back(traffic);
+                }
+            }
             dir.sender_gone = true;
         }
         // Whatever the other side had queued for us is dropped with our machine.

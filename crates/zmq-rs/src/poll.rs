@@ -57,6 +57,18 @@ impl Watchers {
         self.last = None;
     }
 
+    /// Fires every watcher (the socket was terminated: pollers must look again).
+    pub fn fire_all(&mut self) {
+        self.last = None;
+        self.signals.retain(|s| match s.upgrade() {
+            Some(signal) => {
+                signal.fire();
+                true
+            }
+            None => false,
+        });
+    }
+
     /// Fires every watcher when readiness changed since the last call.
     pub fn notify(&mut self, readable: bool, writable: bool) {
         if self.signals.is_empty() || self.last == Some((readable, writable)) {

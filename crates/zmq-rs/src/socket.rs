@@ -1,12 +1,13 @@
 //! `Socket`: the user's handle on one ZeroMQ socket.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use patterns::{AttachInfo, PatternOption, PeerId, RecvError, SendErrorKind};
 use transports::{Endpoint, TransportConfig};
-use zmtp_proto::{MechanismConfig, Msg, SessionConfig, SocketType};
+use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 
 use crate::context::ContextInner;
 use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, SocketState, run_effects};
@@ -29,6 +30,31 @@ pub const SNDMORE: i32 = 2;
 pub struct Socket {
     shared: Arc<SocketShared>,
     ctx: Arc<ContextInner>,
+    /// What only the user's side touches: a message being sent or received frame by frame,
+    /// and messages received in a batch. Its lock is never contended by the I/O thread.
+    local: Mutex<Local>,
+}
+
+/// Messages taken from the machine per lock by socket types that receive statelessly. They
+/// wait here, beyond RCVHWM, until the user receives them.
+const RECV_BATCH: usize = 64;
+
+#[derive(Debug, Default)]
+struct Local {
+    /// Frames sent with SNDMORE, waiting for the last one.
+    tx_partial: Option<Msg>,
+    /// The remaining frames of a message received frame by frame.
+    rx_partial: VecDeque<Bytes>,
+    /// The routing id and metadata of that message.
+    rx_attrs: (u32, Option<Arc<Properties>>),
+    /// Whole messages taken from the machine, not yet received by the user.
+    rx_batch: VecDeque<Msg>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Send,
+    Recv,
 }
 
 impl Socket {
@@ -41,7 +67,11 @@ impl Socket {
             SocketOptions::default(),
             ctx.pick_io(),
         );
-        Ok(Self { shared, ctx })
+        Ok(Self {
+            shared,
+            ctx,
+            local: Mutex::new(Local::default()),
+        })
     }
 
     pub(crate) fn shared(&self) -> &Arc<SocketShared> {
@@ -253,36 +283,39 @@ impl Socket {
         let mut msg = msg.into();
         let more = flags & SNDMORE != 0;
         let dontwait = flags & DONTWAIT != 0;
-        let socket_type = self.shared.socket_type;
         let routing_id = msg.routing_id();
         let group = msg.take_group();
         let frame = msg.into_bytes();
-        let mut state = self.lock_checked()?;
-        let first = state.tx_partial.is_none();
-        let mut whole = state.tx_partial.take().unwrap_or_default();
-        if first {
-            if let Some(group) = group {
-                whole.push_back(group);
+        let mut local = self.lock_local();
+        let whole = match local.tx_partial.take() {
+            Some(mut partial) => {
+                partial.push_back(frame);
+                partial
             }
-            whole.set_routing_id(routing_id);
-        }
-        whole.push_back(frame);
+            None => {
+                let mut whole = Msg::new();
+                if let Some(group) = group {
+                    whole.push_back(group);
+                }
+                whole.push_back(frame);
+                whole.set_routing_id(routing_id);
+                if more {
+                    // libzmq blocks (or fails with EAGAIN) on the first frame of a message.
+                    self.wait_writable(dontwait)?;
+                }
+                whole
+            }
+        };
         if more {
-            if first && !state.pattern.is_writable() {
-                drop(state);
-                // libzmq blocks (or fails with EAGAIN) on the first frame of a message.
-                self.wait_writable(dontwait)?;
-                state = self.lock_checked()?;
-            }
-            state.tx_partial = Some(whole);
+            local.tx_partial = Some(whole);
             return Ok(());
         }
-        if socket_type == SocketType::Radio && whole.len() == 1 {
+        drop(local);
+        if self.shared.socket_type == SocketType::Radio && whole.len() == 1 {
             return Err(Error::invalid(
                 "a RADIO message needs a group: set_group first",
             ));
         }
-        drop(state);
         self.send_whole(whole, dontwait)
     }
 
@@ -300,17 +333,12 @@ impl Socket {
     }
 
     fn send_whole(&self, msg: Msg, dontwait: bool) -> Result<()> {
-        let timeout = if dontwait {
-            Some(Duration::ZERO)
-        } else {
-            millis(self.shared.lock().options.sndtimeo)
-        };
         let mut pending = Some(msg);
-        self.wait_for(timeout, |state, now| {
+        self.wait_for(Direction::Send, dontwait, |state| {
             let Some(msg) = pending.take() else {
                 return Ok(Some(()));
             };
-            match state.pattern.send(now, msg) {
+            match state.pattern.send(state.recent_now, msg) {
                 Ok(()) => Ok(Some(())),
                 Err(e) => match e.kind {
                     SendErrorKind::WouldBlock => {
@@ -324,12 +352,7 @@ impl Socket {
     }
 
     fn wait_writable(&self, dontwait: bool) -> Result<()> {
-        let timeout = if dontwait {
-            Some(Duration::ZERO)
-        } else {
-            millis(self.shared.lock().options.sndtimeo)
-        };
-        self.wait_for(timeout, |state, _| {
+        self.wait_for(Direction::Send, dontwait, |state| {
             Ok(state.pattern.is_writable().then_some(()))
         })
     }
@@ -339,34 +362,27 @@ impl Socket {
     /// Receives one frame. [`Message::get_more`] (or [`Socket::get_rcvmore`]) tells whether
     /// more frames of the same message follow.
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {
-        {
-            let mut state = self.lock_checked()?;
-            if let Some(frame) = state.rx_partial.pop_front() {
-                let more = !state.rx_partial.is_empty();
-                let current = state.rx_current.as_ref();
-                return Ok(Message::from_parts(
-                    frame,
-                    more,
-                    current.map_or(0, Msg::routing_id),
-                    current.and_then(|m| m.metadata().cloned()),
-                ));
-            }
+        let mut local = self.lock_local();
+        if let Some(frame) = local.rx_partial.pop_front() {
+            let more = !local.rx_partial.is_empty();
+            let (routing_id, metadata) = local.rx_attrs.clone();
+            return Ok(Message::from_parts(frame, more, routing_id, metadata));
         }
-        let msg = self.recv_whole(flags & DONTWAIT != 0)?;
-        let socket_type = self.shared.socket_type;
-        let mut state = self.lock_checked()?;
+        let msg = self.recv_whole(&mut local, flags & DONTWAIT != 0)?;
         let routing_id = msg.routing_id();
         let metadata = msg.metadata().cloned();
-        let mut frames: std::collections::VecDeque<Bytes> = msg.clone().into_frames().collect();
-        let group = if socket_type == SocketType::Dish && frames.len() > 1 {
-            frames.pop_front()
+        let mut frames = msg.into_frames();
+        let group = if self.shared.socket_type == SocketType::Dish && frames.len() > 1 {
+            frames.next()
         } else {
             None
         };
-        let first = frames.pop_front().unwrap_or_default();
-        let more = !frames.is_empty();
-        state.rx_partial = frames;
-        state.rx_current = Some(msg);
+        let first = frames.next().unwrap_or_default();
+        let more = frames.len() > 0;
+        if more {
+            local.rx_partial.extend(frames);
+            local.rx_attrs = (routing_id, metadata.clone());
+        }
         let mut message = Message::from_parts(first, more, routing_id, metadata);
         message.set_group_bytes(group);
         Ok(message)
@@ -393,42 +409,56 @@ impl Socket {
             .collect())
     }
 
-    /// Receives a whole message without copying: its frames as `Bytes`.
+    /// Receives a whole message without copying: its frames as `Bytes`. If part of a message
+    /// was already received frame by frame, returns the rest of it.
     pub fn recv_frames(&self, flags: i32) -> Result<Vec<Bytes>> {
-        {
-            let mut state = self.lock_checked()?;
-            if !state.rx_partial.is_empty() {
-                return Ok(state.rx_partial.drain(..).collect());
-            }
+        let mut local = self.lock_local();
+        if !local.rx_partial.is_empty() {
+            return Ok(local.rx_partial.drain(..).collect());
         }
         Ok(self
-            .recv_whole(flags & DONTWAIT != 0)?
+            .recv_whole(&mut local, flags & DONTWAIT != 0)?
             .into_frames()
             .collect())
     }
 
-    fn recv_whole(&self, dontwait: bool) -> Result<Msg> {
-        let timeout = if dontwait {
-            Some(Duration::ZERO)
-        } else {
-            millis(self.shared.lock().options.rcvtimeo)
-        };
-        self.wait_for(timeout, |state, now| match state.pattern.recv(now) {
-            Ok(msg) => Ok(Some(msg)),
-            Err(RecvError::WouldBlock) => Ok(None),
-            Err(RecvError::InvalidState) => Err(Error::InvalidState(
-                "this socket must send before it can receive again".into(),
-            )),
-            Err(_) => Err(Error::NotSupported(format!(
-                "a {} socket does not receive",
-                self.shared.socket_type
-            ))),
-        })
+    /// The next whole message: from the batch taken earlier, or from the machine. Socket
+    /// types that receive statelessly take up to [`RECV_BATCH`] messages per lock.
+    fn recv_whole(&self, local: &mut Local, dontwait: bool) -> Result<Msg> {
+        if let Some(msg) = local.rx_batch.pop_front() {
+            return Ok(msg);
+        }
+        let batch = &mut local.rx_batch;
+        let first = self.wait_for(Direction::Recv, dontwait, |state| {
+            let now = state.recent_now;
+            match state.pattern.recv(now) {
+                Ok(msg) => {
+                    if state.pattern.recv_is_stateless() {
+                        while batch.len() < RECV_BATCH {
+                            match state.pattern.recv(now) {
+                                Ok(more) => batch.push_back(more),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    Ok(Some(msg))
+                }
+                Err(RecvError::WouldBlock) => Ok(None),
+                Err(RecvError::InvalidState) => Err(Error::InvalidState(
+                    "this socket must send before it can receive again".into(),
+                )),
+                Err(_) => Err(Error::NotSupported(format!(
+                    "a {} socket does not receive",
+                    self.shared.socket_type
+                ))),
+            }
+        })?;
+        Ok(first)
     }
 
     /// True when the last frame received has more frames after it (`ZMQ_RCVMORE`).
     pub fn get_rcvmore(&self) -> Result<bool> {
-        Ok(!self.shared.lock().rx_partial.is_empty())
+        Ok(!self.lock_local().rx_partial.is_empty())
     }
 
     /// A [`crate::PollItem`] watching this socket for `events`.
@@ -439,10 +469,13 @@ impl Socket {
     /// Whether a receive and a send would succeed now (`ZMQ_EVENTS`), counting a message
     /// being received frame by frame as readable and one being sent as writable.
     pub(crate) fn readiness(&self) -> Result<(bool, bool)> {
+        let local = self.lock_local();
         let state = self.lock_checked()?;
         Ok((
-            !state.rx_partial.is_empty() || state.pattern.is_readable(),
-            state.tx_partial.is_some() || state.pattern.is_writable(),
+            !local.rx_partial.is_empty()
+                || !local.rx_batch.is_empty()
+                || state.pattern.is_readable(),
+            local.tx_partial.is_some() || state.pattern.is_writable(),
         ))
     }
 
@@ -459,6 +492,12 @@ impl Socket {
         Ok(())
     }
 
+    fn lock_local(&self) -> std::sync::MutexGuard<'_, Local> {
+        self.local
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn lock_checked(&self) -> Result<std::sync::MutexGuard<'_, SocketState>> {
         let state = self.shared.lock();
         if state.terminated {
@@ -468,18 +507,18 @@ impl Socket {
     }
 
     /// Runs `attempt` under the lock until it yields a value, waiting for the socket to
-    /// change in between, for at most `timeout` (`None`: forever).
+    /// change in between, for at most SNDTIMEO or RCVTIMEO (no time at all with DONTWAIT).
     fn wait_for<T>(
         &self,
-        timeout: Option<Duration>,
-        mut attempt: impl FnMut(&mut SocketState, Instant) -> Result<Option<T>>,
+        direction: Direction,
+        dontwait: bool,
+        mut attempt: impl FnMut(&mut SocketState) -> Result<Option<T>>,
     ) -> Result<T> {
         let mut deadline = None;
         let mut effects = Vec::new();
         let mut state = self.lock_checked()?;
         loop {
-            let now = crate::clock::now();
-            let outcome = attempt(&mut state, now);
+            let outcome = attempt(&mut state);
             self.shared.after_change(&mut state, &mut effects);
             match outcome {
                 Ok(Some(value)) => {
@@ -500,8 +539,17 @@ impl Socket {
                 state = self.lock_checked()?;
                 continue;
             }
+            let timeout = if dontwait {
+                Some(Duration::ZERO)
+            } else {
+                millis(match direction {
+                    Direction::Send => state.options.sndtimeo,
+                    Direction::Recv => state.options.rcvtimeo,
+                })
+            };
             let remaining = match timeout {
                 Some(t) => {
+                    let now = crate::clock::now();
                     let deadline = *deadline.get_or_insert(now + t);
                     let left = deadline.saturating_duration_since(now);
                     if left.is_zero() {
@@ -539,7 +587,8 @@ impl Socket {
         let mut effects = Vec::new();
         let result = {
             let mut state = self.lock_checked()?;
-            let result = state.pattern.set_option(crate::clock::now(), option);
+            let now = state.recent_now;
+            let result = state.pattern.set_option(now, option);
             self.shared.after_change(&mut state, &mut effects);
             result
         };

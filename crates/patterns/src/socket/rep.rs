@@ -60,6 +60,10 @@ fn delimiter_index(msg: &Msg) -> Option<usize> {
 }
 
 impl Behaviour for Rep {
+    fn recv_is_stateless(&self) -> bool {
+        false
+    }
+
     fn set_option(&mut self, core: &mut Core, option: PatternOption) -> Result<(), OptionError> {
         self.router.set_option(core, option)
     }

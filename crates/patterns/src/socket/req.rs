@@ -67,6 +67,10 @@ fn reply_envelope_is_well_formed(msg: &Msg) -> bool {
 }
 
 impl Behaviour for Req {
+    fn recv_is_stateless(&self) -> bool {
+        false
+    }
+
     fn set_option(&mut self, core: &mut Core, option: PatternOption) -> Result<(), OptionError> {
         match option {
             PatternOption::ReqRelaxed(on) => {

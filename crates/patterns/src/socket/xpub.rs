@@ -111,6 +111,10 @@ impl XPub {
 }
 
 impl Behaviour for XPub {
+    fn recv_is_stateless(&self) -> bool {
+        !self.manual
+    }
+
     fn set_option(&mut self, core: &mut Core, option: PatternOption) -> Result<(), OptionError> {
         match option {
             PatternOption::XPubVerbose(on) => {

@@ -327,3 +327,21 @@ fn dealer_queues_for_a_peer_it_is_still_connecting_to() {
     connected(&mut s, P1, SocketType::Router);
     assert_eq!(msgs_to(&mut s, P1), vec![msg![b"early"]]);
 }
+
+/// A driver may batch receives only where receiving changes nothing: REQ and REP remember the
+/// peer of the last message received to route the next send (RFC 28), an XPUB with
+/// XPUB_MANUAL subscribes that peer; the other types receive statelessly.
+#[test]
+fn recv_is_stateless_except_where_the_next_send_depends_on_it() {
+    for t in SocketType::ALL {
+        if t == SocketType::Dgram {
+            continue;
+        }
+        let s = socket(t);
+        let stateful = matches!(t, SocketType::Req | SocketType::Rep);
+        assert_eq!(s.recv_is_stateless(), !stateful, "{t}");
+    }
+    let mut xpub = socket(SocketType::XPub);
+    set(&mut xpub, PatternOption::XPubManual(true));
+    assert!(!xpub.recv_is_stateless());
+}

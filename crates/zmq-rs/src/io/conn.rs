@@ -20,8 +20,10 @@ use zmtp_proto::{AuthResult, Session, SessionEvent, Traffic, TxBuf};
 use super::{ConnRef, Entity, IoLoop, Origin, TimerKey};
 use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, run_effects};
 
-/// Bytes asked of the kernel per read.
-const READ_CHUNK: usize = 128 * 1024;
+/// Bytes asked of the kernel per read, at most.
+const READ_CHUNK: usize = 64 * 1024;
+/// Below this much free room, a read starts a new buffer instead of reading a sliver.
+const MIN_READ: usize = 8 * 1024;
 /// Stop pulling traffic from the pattern once this much is waiting to be written: a little
 /// under 64 KiB, because writes of exactly 64 KiB are five times slower on loopback.
 const WRITE_BATCH: usize = 64 * 1024 - 512;
@@ -180,7 +182,9 @@ impl IoLoop {
         };
         let deadline = linger.map(|d| now + d);
         conn.linger_until = Some(deadline);
-        if linger == Some(Duration::ZERO) || !conn.ready {
+        // A connection we initiate may still be handshaking: it flushes once ready.
+        let unready_accepted = !conn.ready && conn.origin == Origin::Accepted;
+        if linger == Some(Duration::ZERO) || unready_accepted {
             self.close_conn(token, None);
         } else {
             self.service_conn(token);
@@ -201,9 +205,17 @@ impl IoLoop {
         let mut kept_pipe = false;
         if let Some(peer) = conn.peer {
             let mut state = conn.socket.lock();
+            // A lingering connection that could not deliver everything keeps the pipe, so
+            // that its connecter can try again within LINGER.
+            let delivered = conn.tx.is_empty()
+                && state
+                    .peers
+                    .get(peer.0)
+                    .is_none_or(|slot| !slot.tx_scheduled);
+            let expired = matches!(conn.linger_until, Some(Some(d)) if crate::clock::now() >= d);
             kept_pipe = matches!(conn.origin, Origin::Connected { .. })
                 && !state.options.immediate
-                && !lingering;
+                && !(lingering && (delivered || expired));
             if kept_pipe {
                 if let Some(slot) = state.peers.get_mut(peer.0) {
                     slot.link = PeerLink::Conn(None);
@@ -258,9 +270,13 @@ impl Conn {
         if self.linger_until.is_none() || !self.tx.is_empty() {
             return false;
         }
-        let Some(peer) = self.peer.filter(|_| self.ready) else {
+        let Some(peer) = self.peer else {
             return true;
         };
+        if !self.ready {
+            // A connection we initiate is still handshaking: deliver once it is up.
+            return false;
+        }
         let state = self.socket.lock();
         state
             .peers
@@ -310,7 +326,13 @@ impl Conn {
             return Ok(0);
         }
         let start = self.rx.len();
-        self.rx.resize(start + READ_CHUNK, 0);
+        if self.rx.capacity() - start < MIN_READ {
+            // Frames already handed out keep the old buffer alive: start a new one. Buffers
+            // stay below malloc's mmap threshold so that they are recycled, not faulted in.
+            self.rx.reserve(READ_CHUNK);
+        }
+        let room = (self.rx.capacity() - start).min(READ_CHUNK);
+        self.rx.resize(start + room, 0);
         let read = match self.stream.read(&mut self.rx[start..]) {
             Ok(0) => {
                 self.eof = true;
@@ -389,6 +411,7 @@ impl Conn {
         };
         let now = crate::clock::now();
         let mut state = self.socket.lock();
+        state.recent_now = now;
         while let Some(mut traffic) = self.pending_in.pop_front() {
             if !state.pattern.can_receive_from(peer) {
                 self.pending_in.push_front(traffic);
@@ -492,6 +515,7 @@ impl Conn {
             let mut batch: Vec<Traffic> = Vec::new();
             {
                 let mut state = self.socket.lock();
+                state.recent_now = now;
                 let mut budget = WRITE_BATCH - self.tx.len();
                 while budget > 0 {
                     match state.pattern.poll_transmit(peer) {

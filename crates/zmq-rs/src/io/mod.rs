@@ -202,6 +202,9 @@ struct Connecter {
     backoff: Backoff,
     conn: Option<ConnRef>,
     generation: u64,
+    /// Set once the socket is closed while traffic is still queued for this endpoint: keep
+    /// (re)connecting until it is delivered or the LINGER deadline (`None`: forever) passes.
+    closing: Option<Option<Instant>>,
 }
 
 struct IoLoop {
@@ -249,7 +252,7 @@ impl IoLoop {
                 }
                 continue;
             }
-            if self.shutting_down && self.entities.is_empty() {
+            if self.shutting_down && self.entities.is_empty() && self.connecters.is_empty() {
                 return;
             }
             // Announce sleep, then look once more for commands that raced with it.
@@ -346,6 +349,7 @@ impl IoLoop {
                     backoff,
                     conn: None,
                     generation,
+                    closing: None,
                 });
                 self.start_connect(key);
             }
@@ -495,8 +499,16 @@ impl IoLoop {
                 if let Some(c) = self.connecters.get_mut(key) {
                     c.conn = conn;
                 }
+                let closing = self.connecters.get(key).and_then(|c| c.closing);
                 match conn {
-                    Some(conn) => self.service_conn(conn.token),
+                    Some(conn) => {
+                        if let Some(deadline) = closing
+                            && let Some(c) = self.conn_mut(conn)
+                        {
+                            c.linger_until = Some(deadline);
+                        }
+                        self.service_conn(conn.token);
+                    }
                     None => self.schedule_reconnect(key),
                 }
             }
@@ -505,13 +517,19 @@ impl IoLoop {
     }
 
     fn schedule_reconnect(&mut self, key: usize) {
-        if self.shutting_down {
-            return;
-        }
         let Some(c) = self.connecters.get_mut(key) else {
             return;
         };
         c.conn = None;
+        if let Some(deadline) = c.closing {
+            let expired = deadline.is_some_and(|d| crate::clock::now() >= d);
+            if expired || !has_queued_traffic(&c.socket, c.peer) {
+                self.remove_connecter(key, true);
+                return;
+            }
+        } else if self.shutting_down {
+            return;
+        }
         if let Some(delay) = c.backoff.next_delay(self.jitter.next()) {
             let generation = c.generation;
             self.timers.schedule(
@@ -560,7 +578,16 @@ impl IoLoop {
             .filter(|(_, c)| c.socket.id == socket.id)
             .map(|(k, _)| k)
             .collect();
+        let linger = crate::options::millis(socket.lock().options.linger);
+        let now = crate::clock::now();
         for key in connecters {
+            let c = &mut self.connecters[key];
+            if linger != Some(Duration::ZERO) && has_queued_traffic(&c.socket, c.peer) {
+                // libzmq keeps connecting to deliver what is queued, within LINGER; a live
+                // connection lingers below and reconnects if it drops before it is done.
+                c.closing = Some(linger.map(|d| now + d));
+                continue;
+            }
             // Stop reconnecting; a live connection stays to linger.
             let c = self.connecters.remove(key);
             if let Some(conn) = c.conn
@@ -569,8 +596,6 @@ impl IoLoop {
                 conn.origin = Origin::Accepted;
             }
         }
-        let linger = crate::options::millis(socket.lock().options.linger);
-        let now = crate::clock::now();
         let conns: Vec<usize> = self
             .entities
             .iter()
@@ -607,4 +632,16 @@ impl IoLoop {
             }
         }
     }
+}
+
+/// Whether the socket's machine still has traffic queued for `peer`.
+fn has_queued_traffic(socket: &SocketShared, peer: Option<PeerId>) -> bool {
+    let Some(peer) = peer else {
+        return false;
+    };
+    let state = socket.lock();
+    state
+        .pattern
+        .peer_stats(peer)
+        .is_some_and(|stats| stats.queued_out > 0)
 }
