@@ -145,6 +145,8 @@ pub(crate) struct Net {
     timeline: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
     streams: BTreeMap<(ConnId, End), Stream>,
+    /// Nodes whose window just opened: they may write more at once.
+    woken: Vec<NodeId>,
     pub(crate) tracer: Tracer,
 }
 
@@ -158,6 +160,7 @@ impl Net {
             timeline: BinaryHeap::new(),
             seq: 0,
             streams: BTreeMap::new(),
+            woken: Vec::new(),
             tracer: Tracer::default(),
         }
     }
@@ -326,7 +329,21 @@ impl Net {
     pub(crate) fn consumed(&mut self, conn: ConnId, at_end: End, n: usize) {
         if let Some(stream) = self.streams.get_mut(&(conn, at_end)) {
             stream.unacked = stream.unacked.saturating_sub(n);
+            if n > 0 {
+                let writer = self.links[conn.link.0].node(at_end.other());
+                self.woken.push(writer);
+            }
         }
+    }
+
+    /// Whether a window opened since the last [`Net::take_woken`].
+    pub(crate) fn has_woken(&self) -> bool {
+        !self.woken.is_empty()
+    }
+
+    /// Takes the nodes whose window opened since the last call.
+    pub(crate) fn take_woken(&mut self) -> Vec<NodeId> {
+        std::mem::take(&mut self.woken)
     }
 
     /// Bytes written towards `to` on `conn` and not yet read there.

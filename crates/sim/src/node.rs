@@ -21,6 +21,7 @@
 //!
 //! Every call into the machine is followed by draining `poll_action`.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -33,6 +34,15 @@ use zmtp_proto::{AuthResult, Handshake, Msg, Session, SessionEvent, Traffic, TxB
 use crate::config::{ConnId, End, LinkId, NodeConfig, NodeId, RecvPolicy};
 use crate::net::{Flight, Net, Payload};
 use crate::trace::{CloseCause, TraceEvent};
+
+/// The earlier of two optional instants.
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
 
 /// A message the simulated application read, with when it read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +120,8 @@ pub(crate) struct Node {
     connecters: BTreeMap<LinkId, Connecter>,
     pub(crate) inbox: VecDeque<Delivery>,
     next_read: Option<Instant>,
+    /// [`Node::next_deadline`], computed once after each change (`None`: stale).
+    deadline: Cell<Option<Option<Instant>>>,
 }
 
 impl Node {
@@ -141,6 +153,7 @@ impl Node {
             connecters: BTreeMap::new(),
             inbox: VecDeque::new(),
             next_read,
+            deadline: Cell::new(None),
         }
     }
 
@@ -158,6 +171,7 @@ impl Node {
     /// `zmq_connect` over `link`: the pipe exists from now on (unless IMMEDIATE), and the
     /// first connection attempt starts.
     pub(crate) fn connect(&mut self, link: LinkId, net: &mut Net) {
+        self.deadline.set(None);
         let peer = (!self.config.immediate).then(|| self.attach(link, true, net));
         self.connecters.insert(
             link,
@@ -170,6 +184,7 @@ impl Node {
     }
 
     pub(crate) fn send(&mut self, msg: Msg, net: &mut Net) -> Result<(), SendError> {
+        self.deadline.set(None);
         let traced = net.tracer.is_enabled().then(|| msg.clone());
         let result = self.pattern.send(net.now, msg);
         match &result {
@@ -191,6 +206,7 @@ impl Node {
     }
 
     pub(crate) fn recv(&mut self, net: &mut Net) -> Result<Msg, RecvError> {
+        self.deadline.set(None);
         let result = self.pattern.recv(net.now);
         if let Ok(msg) = &result {
             self.trace(net, || TraceEvent::Received {
@@ -207,6 +223,7 @@ impl Node {
         option: patterns::PatternOption,
         net: &mut Net,
     ) -> Result<(), OptionError> {
+        self.deadline.set(None);
         let result = self.pattern.set_option(net.now, option);
         self.drain_actions(net);
         result
@@ -274,18 +291,20 @@ impl Node {
     // ---- time --------------------------------------------------------------------------
 
     /// The earliest timer: session deadlines, the machine's, reconnects, the slow reader.
+    /// (Plain loops: this runs at every step, and iterator chains are slow in debug builds.)
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let sessions = self.conns.values().filter_map(|c| c.session.poll_timeout());
-        let reconnects = self
-            .connecters
-            .values()
-            .flat_map(|c| [c.reconnect_at, c.attempt_deadline])
-            .flatten();
-        sessions
-            .chain(reconnects)
-            .chain(self.pattern.poll_timeout())
-            .chain(self.next_read)
-            .min()
+        if let Some(cached) = self.deadline.get() {
+            return cached;
+        }
+        let mut next = earliest(self.pattern.poll_timeout(), self.next_read);
+        for conn in self.conns.values() {
+            next = earliest(next, conn.session.poll_timeout());
+        }
+        for c in self.connecters.values() {
+            next = earliest(earliest(next, c.reconnect_at), c.attempt_deadline);
+        }
+        self.deadline.set(Some(next));
+        next
     }
 
     /// Work that will happen without any outside input: a reconnect over a link that will
@@ -302,6 +321,7 @@ impl Node {
 
     /// Runs every timer due at `net.now`.
     pub(crate) fn fire_timers(&mut self, net: &mut Net) {
+        self.deadline.set(None);
         let now = net.now;
         let due: Vec<ConnId> = self
             .conns
@@ -380,6 +400,7 @@ impl Node {
 
     /// A chunk arrived for this node.
     pub(crate) fn deliver(&mut self, flight: Flight, net: &mut Net) {
+        self.deadline.set(None);
         let id = flight.conn;
         match flight.payload {
             Payload::Syn => {
@@ -445,6 +466,7 @@ impl Node {
     /// The link was reset: every connection over it ends here at once, an attempt in
     /// progress fails.
     pub(crate) fn reset_link(&mut self, link: LinkId, net: &mut Net) {
+        self.deadline.set(None);
         let ids: Vec<ConnId> = self
             .conns
             .keys()
@@ -470,6 +492,7 @@ impl Node {
     /// Does everything that can be done now without time passing: decode and deliver, pull
     /// and write, read for an eager application. True if anything moved.
     pub(crate) fn service(&mut self, net: &mut Net) -> bool {
+        self.deadline.set(None);
         let mut progress = false;
         let ids: Vec<ConnId> = self.conns.keys().copied().collect();
         for id in ids {

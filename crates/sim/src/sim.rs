@@ -15,7 +15,7 @@ use zmtp_proto::Msg;
 
 use crate::config::{ConnId, End, Faults, LinkConfig, LinkId, NodeConfig, NodeId};
 use crate::net::{LinkEvent, Net, Scheduled};
-use crate::node::{Delivery, Node};
+use crate::node::{Delivery, Node, earliest};
 use crate::rng::Rng;
 use crate::trace::Traced;
 
@@ -40,6 +40,8 @@ pub struct Sim {
     link_rngs: Rng,
     steps: u64,
     steps_at_instant: u32,
+    /// Nodes that may have work to do without time passing (see [`Sim::settle`]).
+    dirty: Vec<bool>,
 }
 
 impl Sim {
@@ -59,6 +61,7 @@ impl Sim {
             link_rngs: root.fork(),
             steps: 0,
             steps_at_instant: 0,
+            dirty: Vec::new(),
         }
     }
 
@@ -156,6 +159,7 @@ impl Sim {
     pub fn add_node(&mut self, config: NodeConfig) -> NodeId {
         let id = NodeId(self.nodes.len());
         self.nodes.push(Node::new(id, config, self.net.now));
+        self.dirty.push(true);
         id
     }
 
@@ -166,6 +170,7 @@ impl Sim {
         let rng = self.link_rngs.fork();
         let link = self.net.add_link(from, to, config, rng);
         self.nodes[from.0].connect(link, &mut self.net);
+        self.dirty[from.0] = true;
         link
     }
 
@@ -173,16 +178,19 @@ impl Sim {
 
     /// The application sends on `node` (`zmq_msg_send`).
     pub fn send(&mut self, node: NodeId, msg: Msg) -> Result<(), SendError> {
+        self.dirty[node.0] = true;
         self.nodes[node.0].send(msg, &mut self.net)
     }
 
     /// The application receives on `node` (`zmq_msg_recv`, non-blocking).
     pub fn recv(&mut self, node: NodeId) -> Result<Msg, RecvError> {
+        self.dirty[node.0] = true;
         self.nodes[node.0].recv(&mut self.net)
     }
 
     /// The application sets an option on `node`.
     pub fn set_option(&mut self, node: NodeId, option: PatternOption) -> Result<(), OptionError> {
+        self.dirty[node.0] = true;
         self.nodes[node.0].set_option(option, &mut self.net)
     }
 
@@ -248,6 +256,7 @@ impl Sim {
                 self.net.close_link_streams(link);
                 for node in ends {
                     self.nodes[node.0].reset_link(link, &mut self.net);
+                    self.dirty[node.0] = true;
                 }
             }
             LinkEvent::Blackhole(_) => self.net.kill_link_streams(link),
@@ -267,13 +276,24 @@ impl Sim {
 
     // ---- time --------------------------------------------------------------------------
 
-    /// Services every node until nothing more moves without time passing.
+    /// Services every node that may have work until nothing more moves without time
+    /// passing. A node has work after a chunk, a timer or a user command reached it, or when
+    /// the window of a link it writes to opened; servicing it may give work to others.
     pub fn settle(&mut self) {
         for _ in 0..SETTLE_LIMIT {
-            let mut progress = false;
-            for node in &mut self.nodes {
-                progress |= node.service(&mut self.net);
+            for node in self.net.take_woken() {
+                self.dirty[node.0] = true;
             }
+            let mut progress = false;
+            for (node, dirty) in self.nodes.iter_mut().zip(&mut self.dirty) {
+                if std::mem::take(dirty) {
+                    let moved = node.service(&mut self.net);
+                    // Something moved: look again, it may have unblocked more.
+                    *dirty = moved;
+                    progress |= moved;
+                }
+            }
+            progress |= self.net.has_woken();
             if !progress {
                 return;
             }
@@ -287,11 +307,11 @@ impl Sim {
 
     /// When the next thing happens: a chunk arrives, a timer fires, a link event is due.
     pub fn next_event(&self) -> Option<Instant> {
-        let nodes = self.nodes.iter().filter_map(Node::next_deadline);
-        nodes
-            .chain(self.net.next_flight_at())
-            .chain(self.net.next_scheduled_at())
-            .min()
+        let mut next = earliest(self.net.next_flight_at(), self.net.next_scheduled_at());
+        for node in &self.nodes {
+            next = earliest(next, node.next_deadline());
+        }
+        next
     }
 
     /// Advances to the next event, feeds in everything due then, and settles. Returns the
@@ -321,9 +341,14 @@ impl Sim {
             }
             let node = self.net.link(flight.conn.link).node(flight.to);
             self.nodes[node.0].deliver(flight, &mut self.net);
+            self.dirty[node.0] = true;
         }
-        for node in &mut self.nodes {
-            node.fire_timers(&mut self.net);
+        let now = self.net.now;
+        for (node, dirty) in self.nodes.iter_mut().zip(&mut self.dirty) {
+            if node.next_deadline().is_some_and(|t| t <= now) {
+                node.fire_timers(&mut self.net);
+                *dirty = true;
+            }
         }
         self.settle();
         Some(self.net.now)

@@ -8,7 +8,7 @@ use patterns::SendErrorKind;
 use sim::{CloseCause, LinkConfig, NodeConfig, RecvPolicy, Sim, TraceEvent, Traced, for_each_seed};
 use zmtp_proto::{Msg, SessionError, SocketType};
 
-use crate::support::{flaky, random_link, tag_of, tagged};
+use crate::support::{flaky, random_link, tagged};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -40,32 +40,48 @@ fn same_seed_replays_the_same_run_event_for_event() {
     });
 }
 
+/// A random multipart message: up to 4 frames, sizes from empty to past the zero-copy
+/// threshold, the first frame holding the sequence number.
+fn random_multipart(sim: &mut Sim, seq: u64) -> Msg {
+    let mut msg = Msg::single(bytes::Bytes::from(seq.to_be_bytes().to_vec()));
+    for _ in 0..sim.rng().in_range(0..=3) {
+        let len = match sim.rng().below(4) {
+            0 => 0,
+            1 => sim.rng().in_range(1..=300),
+            2 => sim.rng().in_range(250..=260),
+            _ => sim.rng().in_range(4090..=6000),
+        };
+        let fill = (seq % 251) as u8;
+        msg.push_back(vec![fill; len]);
+    }
+    msg
+}
+
 #[test]
 fn streams_survive_writes_cut_into_many_tiny_chunks() {
     for_each_seed("streams_survive_writes_cut_into_many_tiny_chunks", |seed| {
         let mut sim = Sim::new(seed);
-        let push = sim.add_node(NodeConfig::new(SocketType::Push));
+        let push = sim.add_node(NodeConfig::new(SocketType::Push).tx_batch(700));
         let pull = sim.add_node(NodeConfig::new(SocketType::Pull).recv(RecvPolicy::Eager));
         let link = LinkConfig::default()
             .latency(Duration::from_micros(1), ms(5))
             .max_pieces(64)
-            .window(300);
+            .window(600);
         sim.connect(push, pull, link);
-        let mut sent = 0;
-        while sent < 200 {
-            let pad = sim.rng().in_range(0..=600);
-            if sim.send(push, tagged(b"", 0, sent, pad)).is_ok() {
-                sent += 1;
+        let mut sent = Vec::new();
+        while sent.len() < 60 {
+            let msg = random_multipart(&mut sim, sent.len() as u64);
+            if sim.send(push, msg.clone()).is_ok() {
+                sent.push(msg);
             }
             sim.run_for(Duration::from_micros(300));
         }
         sim.run_until_idle();
-        let got: Vec<u64> = sim
-            .take_inbox(pull)
-            .iter()
-            .map(|d| tag_of(&d.msg, 0).1)
-            .collect();
-        assert_eq!(got, (0..200).collect::<Vec<_>>());
+        let got: Vec<Msg> = sim.take_inbox(pull).into_iter().map(|d| d.msg).collect();
+        assert_eq!(got.len(), sent.len());
+        for (i, (got, sent)) in got.iter().zip(&sent).enumerate() {
+            assert!(got == sent, "message {i} differs");
+        }
     });
 }
 

@@ -21,10 +21,16 @@ pub fn tagged(topic: &[u8], sender: u64, seq: u64, pad: usize) -> Msg {
 /// The `(sender, seq)` of a [`tagged`] message (its last frame), skipping `topic_len` octets.
 pub fn tag_of(msg: &Msg, topic_len: usize) -> (u64, u64) {
     let body = msg.frames().last().expect("a frame");
-    let text = std::str::from_utf8(&body[topic_len..]).expect("utf-8 tag");
-    let text = text.trim_end_matches('.');
-    let (sender, seq) = text.split_once(':').expect("sender:seq");
-    (sender.parse().expect("sender"), seq.parse().expect("seq"))
+    let tag = &body[topic_len..];
+    let end = tag.iter().position(|&b| b == b'.').unwrap_or(tag.len());
+    let colon = tag.iter().position(|&b| b == b':').expect("sender:seq");
+    let number = |digits: &[u8]| {
+        digits.iter().fold(0u64, |n, d| {
+            assert!(d.is_ascii_digit(), "a tag is decimal");
+            n * 10 + u64::from(d - b'0')
+        })
+    };
+    (number(&tag[..colon]), number(&tag[colon + 1..end]))
 }
 
 /// A link with random latency (up to `max_latency_ms`) and random cutting of writes.
