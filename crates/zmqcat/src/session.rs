@@ -125,15 +125,6 @@ impl<'a> Peer<'a> {
             PrefixUse::SendGroup => group = config.prefixes.first().cloned(),
             PrefixUse::SubscriptionMessage | PrefixUse::None => {}
         }
-        let immediate_given = config.options.iter().any(|(o, _)| o.name == "IMMEDIATE");
-        if config.join == Join::Connect && config.mode != Mode::Read && !immediate_given {
-            // Queue only to connections whose handshake is done. zmq-rs drops what is queued
-            // for a connection still being made when the socket closes (libzmq lingers for
-            // it), so without this a short input could be lost at exit.
-            socket
-                .set_immediate(true)
-                .map_err(|e| Failure::Runtime(format!("cannot set IMMEDIATE: {e}")))?;
-        }
         for address in &config.addresses {
             join(socket, config.join, address)?;
         }
