@@ -176,14 +176,18 @@ impl NodeConfig {
 }
 
 /// Random connection failures on a link: each connection lives for a random time in
-/// `up`, then is reset (as by a TCP RST), and the link refuses connections for a random time
-/// in `down`.
+/// `up`, then fails, and the link refuses connections for a random time in `down`. A
+/// failure is a reset (a TCP RST both ends see at once), or, with `half_open`, half the
+/// time a blackhole: the connection silently stops delivering and only heartbeats (or a
+/// later reset) end it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Faults {
     /// How long each connection lives, drawn uniformly.
     pub up: (Duration, Duration),
     /// How long the link then refuses connections, drawn uniformly.
     pub down: (Duration, Duration),
+    /// Whether failures may be silent (see above).
+    pub half_open: bool,
 }
 
 /// What a link does to the bytes that cross it. Each direction is a TCP-like stream: bytes

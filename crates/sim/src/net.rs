@@ -424,8 +424,8 @@ impl Net {
         self.links[link.0].config.faults = faults;
     }
 
-    /// When the connection that just came up on `conn` should fail, if the link has faults;
-    /// schedules that reset and the refusal after it.
+    /// When and how the connection that just came up on `conn` should fail, if the link has
+    /// faults; schedules that failure and the refusal after it.
     pub(crate) fn plan_fault(&mut self, conn: ConnId) {
         let now = self.now;
         let link = &mut self.links[conn.link.0];
@@ -434,11 +434,11 @@ impl Net {
         };
         let up = link.rng.duration(faults.up.0, faults.up.1);
         let down = link.rng.duration(faults.down.0, faults.down.1);
-        self.schedule(
-            now + up,
-            conn.link,
-            LinkEvent::Partition(down),
-            Some(conn.generation),
-        );
+        let event = if faults.half_open && link.rng.chance(1, 2) {
+            LinkEvent::Blackhole(down)
+        } else {
+            LinkEvent::Partition(down)
+        };
+        self.schedule(now + up, conn.link, event, Some(conn.generation));
     }
 }

@@ -5,11 +5,13 @@
 //! Each scenario runs over `sim::seeds()`: `SIM_SEEDS=<n>` runs more, `SIM_SEED=<s>` replays
 //! one; a failure prints its seed.
 
+mod broker;
 mod driver;
 mod fairness;
 mod hwm;
 mod model;
 mod pipeline;
+mod proxy;
 mod pubsub;
 mod reqrep;
 mod router;

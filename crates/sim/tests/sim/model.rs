@@ -59,7 +59,7 @@ fn pipeline_walk(seed: u64, immediate: bool) {
     let mut partitioned = [false; 3];
     let mut sent = 0u64;
     let mut received: Vec<Option<usize>> = Vec::new();
-    for step in 0..120 {
+    for step in 0..300 {
         let transition = pipeline_step(&mut sim, pulls.len());
         match transition {
             PipelineStep::UserSend(n) => {
@@ -206,7 +206,7 @@ fn pubsub_walk(seed: u64) {
     let mut subscribed: Vec<BTreeMap<&[u8], usize>> = vec![BTreeMap::new(); 3];
     let mut seq = 0;
     let mut deliveries = 0;
-    for step in 0..150 {
+    for step in 0..400 {
         let transition = pubsub_step(&mut sim, subs.len());
         let mut published = None;
         match transition {

@@ -1,5 +1,5 @@
 //! RFC 30 (PUSH/PULL) over a flaky network: several pushers, several pullers, random
-//! latency, chunking and resets.
+//! latency, chunking and failures.
 //!
 //! Invariants, checked on the trace of each run:
 //!
@@ -7,7 +7,7 @@
 //! 2. **in order per pair**: what a puller receives from one pusher arrives in the order it
 //!    was sent;
 //! 3. **nothing lost while connected**: a message is lost only if the transport connection
-//!    it was written to broke (was reset) — every message handed to a connection that stayed
+//!    it was written to broke (was reset, or went silent and a heartbeat gave up on it) — every message handed to a connection that stayed
 //!    up is received; a message never handed to a connection is lost only if its pusher
 //!    dropped a pipe after sending it (a binding PUSH detaches a lost peer's pipe with its
 //!    queue; a connecting PUSH keeps its pipes, and their queues, across reconnects);
@@ -26,7 +26,9 @@ use sim::{
 };
 use zmtp_proto::SocketType;
 
-use crate::support::{closed_conns, flaky, message, random_link, resets, tag_of, tagged};
+use crate::support::{
+    broke, closed_conns, failures, flaky, flaky_half_open, message, random_link, tag_of, tagged,
+};
 
 /// What happened to the messages of one run.
 #[derive(Debug, Default)]
@@ -121,10 +123,9 @@ fn check_pipeline(trace: &[Traced], pushers: &[NodeId]) -> usize {
             lost += 1;
             continue;
         };
-        let broke = closed.get(conn).is_some_and(|ends| {
-            ends.iter()
-                .any(|(_, cause)| *cause == sim::CloseCause::Reset)
-        });
+        let broke = closed
+            .get(conn)
+            .is_some_and(|ends| ends.iter().any(|(_, cause)| broke(cause)));
         assert!(
             broke,
             "{tag:?} was written to {conn} which never broke, and is lost"
@@ -137,8 +138,11 @@ fn check_pipeline(trace: &[Traced], pushers: &[NodeId]) -> usize {
 /// Who connects to whom, and how fast the pullers read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Topology {
-    /// Pushers connect (their pipes survive resets); pullers read everything at once.
+    /// Pushers connect (their pipes survive failures); pullers read everything at once.
     PushersConnectEagerPullers,
+    /// As the first, with heartbeats, and half the failures silent (half-open
+    /// connections that only the heartbeats find).
+    PushersConnectHalfOpen,
     /// Pullers connect to binding pushers (a reset detaches the pusher's pipe and drops
     /// its queue); pullers read slowly and every queue has a small HWM, so connections
     /// stall on full queues while they are reset.
@@ -151,14 +155,22 @@ fn run_pipeline(seed: u64, pushers: usize, pullers: usize, duration: Duration, t
     let mut sim = Sim::new(seed);
     sim.enable_trace();
     let slow = topology == Topology::PullersConnectSlowPullers;
+    let half_open = topology == Topology::PushersConnectHalfOpen;
+    let heartbeat = |config: NodeConfig| {
+        if half_open {
+            config.heartbeat(Duration::from_millis(30), Duration::from_millis(100))
+        } else {
+            config
+        }
+    };
     let hwm = if slow { 8 } else { 1000 };
     let push: Vec<NodeId> = (0..pushers)
         .map(|_| {
-            sim.add_node(
+            sim.add_node(heartbeat(
                 NodeConfig::new(SocketType::Push)
                     .option(PatternOption::SndHwm(hwm))
                     .tx_batch(if slow { 256 } else { DEFAULT_TX_BATCH }),
-            )
+            ))
         })
         .collect();
     let reader = if slow {
@@ -171,16 +183,21 @@ fn run_pipeline(seed: u64, pushers: usize, pullers: usize, duration: Duration, t
     };
     let pull: Vec<NodeId> = (0..pullers)
         .map(|_| {
-            sim.add_node(
+            sim.add_node(heartbeat(
                 NodeConfig::new(SocketType::Pull)
                     .option(PatternOption::RcvHwm(hwm))
                     .recv(reader.clone()),
-            )
+            ))
         })
         .collect();
     for &p in &push {
         for &q in &pull {
-            let mut config = random_link(sim.rng(), 3).faults(flaky());
+            let faults = if half_open {
+                flaky_half_open()
+            } else {
+                flaky()
+            };
+            let mut config = random_link(sim.rng(), 3).faults(faults);
             if slow {
                 config = config.window(1024);
                 sim.connect(q, p, config);
@@ -221,13 +238,13 @@ fn run_pipeline(seed: u64, pushers: usize, pullers: usize, duration: Duration, t
     let sent: u64 = seq.iter().sum();
     let lost = check_pipeline(&trace, &push);
     eprintln!(
-        "seed {seed}: sent {sent} lost {lost} resets {} trace {} steps {}",
-        resets(&trace),
+        "seed {seed}: sent {sent} lost {lost} failures {} trace {} steps {}",
+        failures(&trace),
         trace.len(),
         sim.steps()
     );
     assert!(sent > 300, "the run sent little: {sent}");
-    assert!(resets(&trace) > 0, "the run had no faults");
+    assert!(failures(&trace) > 0, "the run had no faults");
     assert!(
         (lost as u64) * 5 < sent,
         "lost {lost} of {sent}: the faults dominate the run"
@@ -245,6 +262,22 @@ fn rfc30_push_pull_at_most_once_in_order_and_no_loss_on_live_connections() {
                 3,
                 Duration::from_millis(800),
                 Topology::PushersConnectEagerPullers,
+            );
+        },
+    );
+}
+
+#[test]
+fn rfc30_push_pull_with_half_open_connections_found_by_heartbeats() {
+    for_each_seed(
+        "rfc30_push_pull_with_half_open_connections_found_by_heartbeats",
+        |seed| {
+            run_pipeline(
+                seed,
+                2,
+                2,
+                Duration::from_millis(800),
+                Topology::PushersConnectHalfOpen,
             );
         },
     );

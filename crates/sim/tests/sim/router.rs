@@ -16,7 +16,7 @@ use patterns::{AttachError, PatternOption};
 use sim::{CloseCause, LinkConfig, NodeConfig, NodeId, RecvPolicy, Sim, TraceEvent, for_each_seed};
 use zmtp_proto::{Msg, SocketType};
 
-use crate::support::{flaky, random_link, resets, tag_of, tagged};
+use crate::support::{failures, flaky, random_link, tag_of, tagged};
 
 struct World {
     sim: Sim,
@@ -120,7 +120,7 @@ fn router_replies_reach_the_client_that_asked_over_flaky_links() {
                 w.tick();
             }
             let trace = w.sim.take_trace();
-            assert!(resets(&trace) > 0, "no faults happened");
+            assert!(failures(&trace) > 0, "no faults happened");
             let answered: usize = w.replies.iter().map(BTreeSet::len).sum();
             assert!(answered > 300, "only {answered} replies");
         },

@@ -47,7 +47,25 @@ pub fn flaky() -> Faults {
     Faults {
         up: (Duration::from_millis(30), Duration::from_millis(400)),
         down: (Duration::from_millis(1), Duration::from_millis(150)),
+        half_open: false,
     }
+}
+
+/// Like [`flaky`], but half the failures are silent (half-open connections): only
+/// heartbeats find them.
+pub fn flaky_half_open() -> Faults {
+    Faults {
+        half_open: true,
+        ..flaky()
+    }
+}
+
+/// Whether a connection failed (rather than being closed in order by one end).
+pub fn broke(cause: &CloseCause) -> bool {
+    matches!(
+        cause,
+        CloseCause::Reset | CloseCause::Session(_) | CloseCause::ConnectTimedOut
+    )
 }
 
 /// Connections that a node saw end, with when.
@@ -61,19 +79,11 @@ pub fn closed_conns(trace: &[Traced]) -> BTreeMap<ConnId, Vec<(NodeId, CloseCaus
     out
 }
 
-/// Number of connection resets in the trace (either end).
-pub fn resets(trace: &[Traced]) -> usize {
+/// Number of connection failures in the trace, counted at each end (see [`broke`]).
+pub fn failures(trace: &[Traced]) -> usize {
     trace
         .iter()
-        .filter(|t| {
-            matches!(
-                &t.event,
-                TraceEvent::Closed {
-                    cause: CloseCause::Reset,
-                    ..
-                }
-            )
-        })
+        .filter(|t| matches!(&t.event, TraceEvent::Closed { cause, .. } if broke(cause)))
         .count()
 }
 
