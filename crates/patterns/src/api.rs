@@ -1,5 +1,6 @@
 //! The interface every socket-type machine implements, and the types that cross it.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -288,6 +289,18 @@ pub trait Pattern: Send + std::fmt::Debug {
 
     /// Next traffic queued for `peer`, oldest first.
     fn poll_transmit(&mut self, peer: PeerId) -> Option<Traffic>;
+
+    /// Everything queued for `peer`, appended to `into` in order; returns how many items.
+    /// Equivalent to calling [`Pattern::poll_transmit`] until it returns `None`, but O(1) for
+    /// the queue itself, so a driver sharing the machine between threads holds it briefly.
+    fn poll_transmit_batch(&mut self, peer: PeerId, into: &mut VecDeque<Traffic>) -> usize {
+        let mut n = 0;
+        while let Some(traffic) = self.poll_transmit(peer) {
+            into.push_back(traffic);
+            n += 1;
+        }
+        n
+    }
 
     /// Next action for the driver.
     fn poll_action(&mut self) -> Option<Action>;

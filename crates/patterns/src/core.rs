@@ -217,6 +217,19 @@ impl Core {
         Some(out)
     }
 
+    /// Takes everything queued for the pipe (see [`Pipe::take_out`]).
+    pub(crate) fn take_out(&mut self, key: Key, into: &mut VecDeque<Traffic>) -> (usize, bool) {
+        let Some(pipe) = self.pipes.get_mut(key) else {
+            return (0, false);
+        };
+        let had_room = pipe.out_has_room();
+        let taken = pipe.take_out(into);
+        if pipe.counted && !had_room && pipe.out_has_room() {
+            self.counted_with_room += 1;
+        }
+        taken
+    }
+
     /// Drops the pipe's outbound queue (libzmq's `hiccup`); true if its writer had been
     /// stopped by a full queue and is now active again.
     pub(crate) fn clear_out(&mut self, key: Key) -> bool {

@@ -5,6 +5,7 @@
 //! `xhiccuped`, `xsend`, `xrecv`, `xsetsockopt`); [`Machine`] does the bookkeeping common to
 //! all of them: the peer table, statistics, flow control and the action queue.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -278,6 +279,18 @@ impl<B: Behaviour> Pattern for Machine<B> {
             self.settle();
         }
         Some(traffic)
+    }
+
+    fn poll_transmit_batch(&mut self, peer: PeerId, into: &mut VecDeque<Traffic>) -> usize {
+        let Some(key) = self.core.key(peer) else {
+            return 0;
+        };
+        let (taken, activated) = self.core.take_out(key, into);
+        if activated {
+            self.behaviour.write_activated(&mut self.core, key);
+            self.settle();
+        }
+        taken
     }
 
     fn poll_action(&mut self) -> Option<crate::api::Action> {

@@ -80,6 +80,21 @@ impl Flow {
         false
     }
 
+    /// Counts `n` reads at once; true when they reactivate a writer that had found the queue
+    /// full (the same as `n` calls of [`Flow::on_read`]).
+    fn on_read_many(&mut self, n: u64) -> bool {
+        let before = self.read;
+        self.read += n;
+        if self.lwm > 0 && self.read / self.lwm > before / self.lwm {
+            self.peer_read = self.read - self.read % self.lwm;
+            if !self.writer_active && self.has_room() {
+                self.writer_active = true;
+                return true;
+            }
+        }
+        false
+    }
+
     /// Forgets `n` unread messages as if read, without waking the writer.
     fn forget(&mut self, n: u64) {
         self.written -= n;
@@ -189,6 +204,25 @@ impl Pipe {
         self.stats.bytes_out += traffic_len(&traffic) as u64;
         let activated = self.out_flow.on_read() && self.live;
         Some((traffic, activated))
+    }
+
+    /// Takes every queued outbound item at once, appending them to `into` (an O(1) swap
+    /// when `into` is empty); returns how many and whether this reactivated the writer.
+    pub(crate) fn take_out(&mut self, into: &mut VecDeque<Traffic>) -> (usize, bool) {
+        let n = self.out.len();
+        if n == 0 {
+            return (0, false);
+        }
+        let bytes: usize = self.out.iter().map(traffic_len).sum();
+        if into.is_empty() {
+            std::mem::swap(&mut self.out, into);
+        } else {
+            into.append(&mut self.out);
+        }
+        self.stats.msgs_out += n as u64;
+        self.stats.bytes_out += bytes as u64;
+        let activated = self.out_flow.on_read_many(n as u64) && self.live;
+        (n, activated)
     }
 
     pub(crate) fn out_is_empty(&self) -> bool {

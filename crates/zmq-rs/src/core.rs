@@ -5,7 +5,7 @@
 //! delivering traffic) holds the lock only for that call, then turns the machine's actions
 //! into [`Effect`]s and runs them after unlocking, so no thread ever holds two sockets' locks.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -28,6 +28,9 @@ pub(crate) struct SocketShared {
     state: Mutex<SocketState>,
     /// Signalled when the socket may have become readable or writable, or was terminated.
     pub cond: Condvar,
+    /// Who waits on this socket, for inproc peers deciding whether to hand traffic over now
+    /// (see `inproc`). Shared with the links.
+    pub waiting: Arc<Waiting>,
 }
 
 impl std::fmt::Debug for SocketShared {
@@ -36,6 +39,45 @@ impl std::fmt::Debug for SocketShared {
             .field("id", &self.id)
             .field("socket_type", &self.socket_type)
             .finish()
+    }
+}
+
+/// Threads blocked in send or receive on a socket, plus pollers watching it.
+#[derive(Debug, Default)]
+pub(crate) struct Waiting {
+    count: AtomicUsize,
+    /// A peer already handed traffic over and woke the waiters; until they look again,
+    /// further traffic can wait for them to pull it (one wake-up per wait, not per message).
+    woken: AtomicBool,
+}
+
+impl Waiting {
+    /// Whether a peer that just queued traffic should hand it over now: true for the first
+    /// such peer while someone waits; later ones leave it for the woken waiter to pull.
+    pub fn claim_wake(&self) -> bool {
+        self.count.load(Ordering::SeqCst) > 0 && !self.woken.swap(true, Ordering::SeqCst)
+    }
+
+    /// Called by a waiter before it looks for traffic: wake it again if needed.
+    pub fn looking(&self) {
+        self.woken.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Counts a thread as waiting on a socket for as long as it lives.
+#[derive(Debug)]
+pub(crate) struct Waiter(Arc<Waiting>);
+
+impl Waiter {
+    pub fn new(waiting: &Arc<Waiting>) -> Self {
+        waiting.count.fetch_add(1, Ordering::SeqCst);
+        Self(waiting.clone())
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -111,6 +153,7 @@ impl SocketShared {
                 watchers: Watchers::default(),
             }),
             cond: Condvar::new(),
+            waiting: Arc::new(Waiting::default()),
         })
     }
 
@@ -134,7 +177,12 @@ impl SocketShared {
                             PeerLink::Conn(Some(conn)) => effects
                                 .push(Effect::Io(self.io.clone(), IoCommand::ResumeRead(*conn))),
                             PeerLink::Inproc(link, side) => {
-                                effects.push(Effect::InprocTransfer(link.clone(), side.other()));
+                                // Room again: a sender blocked on a full queue needs it now;
+                                // otherwise the next receive pulls.
+                                if link.claim_wake(side.other()) {
+                                    effects
+                                        .push(Effect::InprocTransfer(link.clone(), side.other()));
+                                }
                             }
                             PeerLink::Conn(None) | PeerLink::InprocPending => {}
                         }
@@ -166,10 +214,26 @@ impl SocketShared {
                 }
             }
             PeerLink::Inproc(link, side) => {
-                effects.push(Effect::InprocTransfer(link.clone(), *side));
+                // Hand over now only if the receiver is waiting (or never receives, like a
+                // PUB reading subscriptions); otherwise its next receive pulls a whole batch.
+                if link.eager(*side) || link.claim_wake(side.other()) {
+                    effects.push(Effect::InprocTransfer(link.clone(), *side));
+                }
             }
             PeerLink::InprocPending => slot.tx_scheduled = true,
         }
+    }
+
+    /// The inproc links of this socket, for pulling from or pushing to them.
+    pub fn inproc_links(state: &SocketState) -> Vec<(Arc<InprocLink>, Side)> {
+        state
+            .peers
+            .iter()
+            .filter_map(|(_, slot)| match &slot.link {
+                PeerLink::Inproc(link, side) => Some((link.clone(), *side)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Removes a peer the machine asked to drop, and closes whatever carries it.

@@ -5,14 +5,20 @@
 //! small in-flight buffer behind its own mutex, which also serialises transfers in that
 //! direction so that messages never overtake each other. Lock order: a direction's mutex, then
 //! one socket's lock at a time, never two sockets' locks together.
+//!
+//! Hand-over is lazy, to move messages in batches rather than one by one: a receiver with
+//! nothing queued pulls from its links before it waits, a sender whose queues are full pushes
+//! into its links before it waits, and a socket queues for a peer that is waiting (blocked
+//! or polled) hands over at once, once per wait. The waiting side registers before its last
+//! look, and the queuing side checks after queuing, so one of the two always sees the other.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 
 use patterns::{PeerId, PeerInfo};
-use zmtp_proto::Traffic;
+use zmtp_proto::{SocketType, Traffic};
 
-use crate::core::{Effect, PeerLink, SocketShared};
+use crate::core::{Effect, PeerLink, SocketShared, Waiting};
 
 /// Messages moved per lock of the sending socket.
 const TRANSFER_BATCH: usize = 256;
@@ -46,6 +52,11 @@ impl Side {
 struct End {
     socket: Weak<SocketShared>,
     peer: PeerId,
+    /// Who waits on the socket.
+    waiting: Arc<Waiting>,
+    /// The socket sends mostly subscriptions (SUB, XSUB, DISH), which peers that never
+    /// receive (PUB) must get without being asked.
+    eager: bool,
 }
 
 /// Traffic in flight from one side to the other, and whether the sending side has gone.
@@ -76,10 +87,14 @@ impl InprocLink {
                 End {
                     socket: Arc::downgrade(connecter),
                     peer: connecter_peer,
+                    waiting: connecter.waiting.clone(),
+                    eager: sends_subscriptions(connecter.socket_type),
                 },
                 End {
                     socket: Arc::downgrade(binder),
                     peer: binder_peer,
+                    waiting: binder.waiting.clone(),
+                    eager: sends_subscriptions(binder.socket_type),
                 },
             ],
             directions: [Mutex::default(), Mutex::default()],
@@ -88,6 +103,17 @@ impl InprocLink {
 
     fn end(&self, side: Side) -> &End {
         &self.ends[side.index()]
+    }
+
+    /// Whether traffic for the socket on `side` should be handed over now, because a thread
+    /// or poller waits on it and nobody woke it yet (see [`Waiting::claim_wake`]).
+    pub fn claim_wake(&self, side: Side) -> bool {
+        self.end(side).waiting.claim_wake()
+    }
+
+    /// Whether traffic from `side` must be handed over as soon as it is queued.
+    pub fn eager(&self, side: Side) -> bool {
+        self.end(side).eager
     }
 
     fn direction(&self, from: Side) -> std::sync::MutexGuard<'_, Direction> {
@@ -115,13 +141,9 @@ impl InprocLink {
                     Some(slot) if matches!(slot.link, PeerLink::Inproc(..))
                 );
                 if linked {
-                    while dir.in_flight.len() < TRANSFER_BATCH {
-                        let Some(t) = state.pattern.poll_transmit(src.peer) else {
-                            break;
-                        };
-                        dir.in_flight.push_back(t);
-                        pulled += 1;
-                    }
+                    pulled = state
+                        .pattern
+                        .poll_transmit_batch(src.peer, &mut dir.in_flight);
                     if pulled > 0 {
                         src_socket.after_change(&mut state, effects);
                     }
@@ -245,4 +267,12 @@ pub(crate) fn complete_link(
     }
     effects.push(Effect::InprocTransfer(link.clone(), Side::Connecter));
     effects.push(Effect::InprocTransfer(link, Side::Binder));
+}
+
+/// Socket types whose traffic is mostly subscriptions (handed over eagerly).
+fn sends_subscriptions(socket_type: SocketType) -> bool {
+    matches!(
+        socket_type,
+        SocketType::Sub | SocketType::XSub | SocketType::Dish
+    )
 }

@@ -133,15 +133,19 @@ impl<'a> PollItem<'a> {
 /// multipart message stays readable until its last frame is received.
 pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> crate::Result<i32> {
     let signal = Arc::new(Signal::default());
-    for item in items.iter() {
-        item.socket.watch(&signal);
-    }
+    let _waiters: Vec<_> = items
+        .iter()
+        .map(|item| item.socket.watch(&signal))
+        .collect();
     let deadline = u64::try_from(timeout_ms)
         .ok()
         .map(|ms| crate::clock::now() + std::time::Duration::from_millis(ms));
     loop {
         let mut ready = 0;
         for item in items.iter_mut() {
+            if item.events & POLLIN != 0 {
+                item.socket.pull_inproc();
+            }
             let (readable, writable) = item.socket.readiness()?;
             item.revents = 0;
             if readable && item.events & POLLIN != 0 {

@@ -1,6 +1,7 @@
 //! `Socket`: the user's handle on one ZeroMQ socket.
 
 use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use transports::{Endpoint, TransportConfig};
 use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 
 use crate::context::ContextInner;
-use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, SocketState, run_effects};
+use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, SocketState, Waiter, run_effects};
 use crate::error::{Error, Result};
 use crate::io::{ConnectRequest, IoCommand, ListenRequest};
 use crate::message::Message;
@@ -479,8 +480,11 @@ impl Socket {
         ))
     }
 
-    pub(crate) fn watch(&self, signal: &Arc<crate::poll::Signal>) {
+    /// Registers a poller: it is woken when readiness changes, and counts as a waiter.
+    pub(crate) fn watch(&self, signal: &Arc<crate::poll::Signal>) -> Waiter {
+        let waiter = Waiter::new(&self.shared.waiting);
         self.shared.lock().watchers.add(signal);
+        waiter
     }
 
     // ---- blocking machinery ------------------------------------------------------------
@@ -516,6 +520,8 @@ impl Socket {
     ) -> Result<T> {
         let mut deadline = None;
         let mut effects = Vec::new();
+        let mut exchanged = false;
+        let mut waiter = None;
         let mut state = self.lock_checked()?;
         loop {
             let outcome = attempt(&mut state);
@@ -539,6 +545,28 @@ impl Socket {
                 state = self.lock_checked()?;
                 continue;
             }
+            if !exchanged {
+                // Before waiting: pull what inproc peers queued for us (a receive), or push
+                // what we queued for them (a send). Count as a waiter first, so that a peer
+                // queuing after this look hands over at once (see `inproc`).
+                exchanged = true;
+                let links = SocketShared::inproc_links(&state);
+                if !links.is_empty() {
+                    waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
+                    self.shared.waiting.looking();
+                    drop(state);
+                    for (link, side) in links {
+                        let from = match direction {
+                            Direction::Send => side,
+                            Direction::Recv => side.other(),
+                        };
+                        link.transfer(from, &mut effects);
+                    }
+                    run_effects(std::mem::take(&mut effects));
+                    state = self.lock_checked()?;
+                    continue;
+                }
+            }
             let timeout = if dontwait {
                 Some(Duration::ZERO)
             } else {
@@ -559,6 +587,7 @@ impl Socket {
                 }
                 None => None,
             };
+            waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
             state.blocked += 1;
             state = match remaining {
                 Some(left) => {
@@ -578,7 +607,20 @@ impl Socket {
             if state.terminated {
                 return Err(Error::Terminated);
             }
+            // Woken: look at inproc links again before the next wait.
+            exchanged = false;
         }
+    }
+
+    /// Pulls what inproc peers queued for this socket into its machine (before a poll).
+    pub(crate) fn pull_inproc(&self) {
+        self.shared.waiting.looking();
+        let links = SocketShared::inproc_links(&self.shared.lock());
+        let mut effects = Vec::new();
+        for (link, side) in links {
+            link.transfer(side.other(), &mut effects);
+        }
+        run_effects(effects);
     }
 
     // ---- options -----------------------------------------------------------------------
@@ -987,7 +1029,7 @@ impl Drop for Socket {
 /// A fresh id for the pipe of one `connect` (see `PeerSlot::owner`).
 fn next_owner() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn send_error(kind: SendErrorKind) -> Error {

@@ -207,3 +207,34 @@ fn lowering_the_hwm_applies_to_existing_peers() {
     send(&mut s, msg![b"1"]);
     assert!(!s.is_writable());
 }
+
+/// Taking a peer's whole queue at once counts as reading each message: the writer of a full
+/// queue is reactivated exactly as by single reads (libzmq's lwm rule), and the items come
+/// out in order.
+#[test]
+fn batch_transmit_reads_in_order_and_reactivates_a_full_writer() {
+    let mut s = socket(SocketType::Push);
+    set(&mut s, PatternOption::SndHwm(4));
+    attach(&mut s, P1, SocketType::Pull);
+    let _ = actions(&mut s);
+    for i in 0..4u8 {
+        send(&mut s, msg![[i]]);
+    }
+    assert!(!s.is_writable(), "four messages fill a queue of four");
+    let mut taken = std::collections::VecDeque::new();
+    assert_eq!(s.poll_transmit_batch(P1, &mut taken), 4);
+    let bodies: Vec<u8> = taken
+        .iter()
+        .map(|t| match t {
+            Traffic::Message(m) => m.frames()[0][0],
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(bodies, [0, 1, 2, 3]);
+    assert!(s.is_writable(), "the reads reopened the queue");
+    assert_eq!(
+        s.peer_stats(P1).map(|st| (st.queued_out, st.msgs_out)),
+        Some((0, 4))
+    );
+    assert_eq!(s.poll_transmit_batch(P1, &mut taken), 0);
+}

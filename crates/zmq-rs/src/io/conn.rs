@@ -45,6 +45,8 @@ pub(super) struct Conn {
     pub tx: TxBuf,
     /// Decoded traffic the pattern could not take yet.
     pub pending_in: VecDeque<Traffic>,
+    /// Traffic taken from the pattern, not yet encoded.
+    pub pending_out: VecDeque<Traffic>,
     /// The peer's pipe in the pattern, once attached (for a connecting socket, from the
     /// start: the pipe outlives connections).
     pub peer: Option<PeerId>,
@@ -93,6 +95,7 @@ impl IoLoop {
             rx: BytesMut::with_capacity(READ_CHUNK),
             tx: TxBuf::new(),
             pending_in: VecDeque::new(),
+            pending_out: VecDeque::new(),
             peer,
             ready: false,
             peer_address,
@@ -208,6 +211,7 @@ impl IoLoop {
             // A lingering connection that could not deliver everything keeps the pipe, so
             // that its connecter can try again within LINGER.
             let delivered = conn.tx.is_empty()
+                && conn.pending_out.is_empty()
                 && state
                     .peers
                     .get(peer.0)
@@ -267,7 +271,7 @@ impl Conn {
 
     /// True once a closed socket's connection has nothing left to send.
     fn linger_done(&self) -> bool {
-        if self.linger_until.is_none() || !self.tx.is_empty() {
+        if self.linger_until.is_none() || !self.tx.is_empty() || !self.pending_out.is_empty() {
             return false;
         }
         let Some(peer) = self.peer else {
@@ -510,32 +514,26 @@ impl Conn {
         session.poll_transmit(now, &mut self.tx);
         if session.is_ready()
             && let Some(peer) = self.peer
-            && self.tx.len() < WRITE_BATCH
         {
-            let mut batch: Vec<Traffic> = Vec::new();
-            {
+            if self.pending_out.is_empty() && self.tx.len() < WRITE_BATCH {
+                // Take the peer's whole queue in one short critical section; it is encoded
+                // below a batch at a time.
                 let mut state = self.socket.lock();
                 state.recent_now = now;
-                let mut budget = WRITE_BATCH - self.tx.len();
-                while budget > 0 {
-                    match state.pattern.poll_transmit(peer) {
-                        Some(t) => {
-                            budget = budget.saturating_sub(traffic_len(&t));
-                            batch.push(t);
-                        }
-                        None => {
-                            if let Some(slot) = state.peers.get_mut(peer.0) {
-                                slot.tx_scheduled = false;
-                            }
-                            break;
-                        }
-                    }
-                }
-                if !batch.is_empty() {
+                if state
+                    .pattern
+                    .poll_transmit_batch(peer, &mut self.pending_out)
+                    > 0
+                {
                     self.socket.after_change(&mut state, effects);
+                } else if let Some(slot) = state.peers.get_mut(peer.0) {
+                    slot.tx_scheduled = false;
                 }
             }
-            for traffic in batch {
+            while self.tx.len() < WRITE_BATCH {
+                let Some(traffic) = self.pending_out.pop_front() else {
+                    break;
+                };
                 // Sending before Ready is the only refusal, and Ready was checked above.
                 let _ = session.send(traffic, &mut self.tx);
             }
@@ -561,14 +559,5 @@ impl Conn {
             }
         }
         Ok(written)
-    }
-}
-
-fn traffic_len(traffic: &Traffic) -> usize {
-    match traffic {
-        Traffic::Message(msg) => msg.payload_len() + 9 * msg.len(),
-        Traffic::Subscribe(t) | Traffic::Cancel(t) | Traffic::Join(t) | Traffic::Leave(t) => {
-            t.len() + 16
-        }
     }
 }
