@@ -14,9 +14,10 @@
 //!   [`FrameDecoder`], and [`Command`]. Each has `encoded_len()` and `encode(&self, out)`;
 //!   decoding returns [`Decoded::Complete`] or [`Decoded::Incomplete`] (not an error: more bytes
 //!   are needed), or a [`DecodeError`].
-//! * **Security mechanisms** NULL and PLAIN (RFC 23, RFC 24), as private state machines behind one
-//!   internal interface; authentication decisions (ZAP, RFC 27) are asked of the driver through
-//!   [`SessionEvent::Authenticate`].
+//! * **Security mechanisms** NULL, PLAIN and CURVE (RFC 23, RFC 24, RFC 25/26), as private
+//!   state machines behind one internal interface; authentication decisions (ZAP, RFC 27) are
+//!   asked of the driver through [`SessionEvent::Authenticate`]. CURVE's keys, its command
+//!   layouts and its randomness live in [`curve`]; [`z85`] is RFC 32's text encoding for keys.
 //! * **[`Session`]**, the per-connection machine: greeting → security handshake → traffic →
 //!   closed, with the handshake timeout and ZMTP 3.1 heartbeats. It is to ZMTP what
 //!   quinn-proto's `Connection` is to QUIC.
@@ -26,7 +27,9 @@
 //! The caller owns the socket, the clock and both buffers: a `BytesMut` receive buffer and a
 //! [`TxBuf`] transmit buffer.
 //!
-//! 1. Create the session with [`Session::new`] when the transport connection is up.
+//! 1. Create the session with [`Session::new`] when the transport connection is up. For CURVE,
+//!    fill [`SessionConfig::rng_seed`] with 32 fresh octets from the operating system's RNG
+//!    first: this crate never reads a global RNG.
 //! 2. Call [`Session::poll_transmit`] and write out whatever [`TxBuf`] holds (use
 //!    [`TxBuf::io_slices`] for `writev`, then [`TxBuf::advance`] by what was written).
 //! 3. When bytes arrive, append them to the receive buffer and call [`Session::poll_event`]
@@ -76,6 +79,15 @@
 //!   size, a message may also not hold more than `max / 32` frames (at least 128), and a READY
 //!   no more than [`MAX_PROPERTIES`] properties: limits libzmq does not have, which keep an
 //!   attacker from buying 32 octets of memory with 2 on the wire.
+//! * CURVE follows libzmq 4.3 octet for octet (checked against libzmq 4.3.5 over TCP): HELLO
+//!   is 200 octets with 72 of padding, short nonces count from 1 on each side, the cookie key
+//!   belongs to one connection, and every frame after the handshake is a MESSAGE in a frame
+//!   without the COMMAND flag, whose boxed flags octet carries MORE (bit 0) and COMMAND
+//!   (bit 1). We are stricter where no libzmq peer can notice: short nonces must increase
+//!   across the whole connection (INITIATE above HELLO, every MESSAGE above the last), HELLO's
+//!   box must hold zeros, the vouch must name our own long-term key, the boxed flags may not
+//!   set bits 2-7, and public keys of small order are refused (as libsodium refuses them).
+//!   Boxes are opened in place in the receive buffer, so a decrypted body shares its memory.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

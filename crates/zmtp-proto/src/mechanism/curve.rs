@@ -35,6 +35,11 @@
 //! a replayed or reordered command kills the connection. Long nonces (WELCOME, cookie, vouch)
 //! are 16 random octets.
 //!
+//! Secrets live no longer than their last use: the client forgets c and c' once INITIATE is
+//! sealed, the server s once WELCOME is sealed and s' and the cookie key once INITIATE is
+//! checked. After the handshake only the session's box key remains; everything secret is
+//! wiped when dropped.
+//!
 //! Stricter than libzmq, where that cannot hurt a well-behaved peer: INITIATE's nonce must
 //! exceed HELLO's; HELLO's box must hold zeros; the vouch must name our long-term key S as
 //! well as C'; the MESSAGE flags octet may not set bits 2-7; public keys of small order are
@@ -137,6 +142,7 @@ struct MessageCodec {
 impl std::fmt::Debug for MessageCodec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageCodec")
+            .field("key", &self.key)
             .field("next_nonce", &self.next_nonce)
             .field("peer_nonce", &self.peer_nonce)
             .finish_non_exhaustive()
@@ -248,12 +254,12 @@ pub(crate) struct CurveClient {
     server_public: CurvePublicKey,
     /// C.
     public: CurvePublicKey,
-    /// c.
-    secret: CurveSecretKey,
+    /// c, until the vouch is sealed.
+    secret: Option<CurveSecretKey>,
     /// C'.
     transient_public: CurvePublicKey,
-    /// c'.
-    transient_secret: CurveSecretKey,
+    /// c', until the session key is computed: after the handshake only that key remains.
+    transient_secret: Option<CurveSecretKey>,
     /// The vouch's long nonce.
     vouch_nonce: [u8; 16],
     /// The box key between C' and S, for HELLO and WELCOME.
@@ -280,9 +286,9 @@ impl CurveClient {
         Self {
             server_public,
             public,
-            secret,
+            secret: Some(secret),
             transient_public,
-            transient_secret,
+            transient_secret: Some(transient_secret),
             vouch_nonce,
             hello_key,
             session_key: None,
@@ -305,6 +311,12 @@ impl CurveClient {
         let plaintext = hello_key
             .open(&long_nonce(WELCOME_PREFIX, &welcome.nonce), &welcome.sealed)
             .map_err(|_| crypto(CryptoFailure::Welcome))?;
+        // Neither secret is needed once INITIATE is sealed: forget them now.
+        let (Some(secret), Some(transient_secret)) =
+            (self.secret.take(), self.transient_secret.take())
+        else {
+            return Err(crypto(CryptoFailure::Welcome));
+        };
         // S' (32) and the cookie (96): the box's size is fixed, so these always fit.
         let (Some(server_transient), Some(cookie)) = (
             plaintext.first_chunk::<32>().copied(),
@@ -314,9 +326,9 @@ impl CurveClient {
         ) else {
             return Err(crypto(CryptoFailure::Welcome));
         };
-        let session_key = BoxKey::precompute(&server_transient, self.transient_secret.as_bytes())
+        let session_key = BoxKey::precompute(&server_transient, transient_secret.as_bytes())
             .ok_or(crypto(CryptoFailure::WeakPeerKey))?;
-        let vouch_key = BoxKey::precompute(&server_transient, self.secret.as_bytes())
+        let vouch_key = BoxKey::precompute(&server_transient, secret.as_bytes())
             .ok_or(crypto(CryptoFailure::WeakPeerKey))?;
 
         // vouch = Box [C' + S](C -> S')
@@ -469,12 +481,12 @@ enum ServerState {
 pub(crate) struct CurveServer {
     /// S.
     public: CurvePublicKey,
-    /// s.
-    secret: CurveSecretKey,
+    /// s, until WELCOME is sealed.
+    secret: Option<CurveSecretKey>,
     /// S'.
     transient_public: CurvePublicKey,
-    /// s'.
-    transient_secret: CurveSecretKey,
+    /// s', until INITIATE is checked: after the handshake only the session key remains.
+    transient_secret: Option<CurveSecretKey>,
     /// K: seals the cookie; forgotten once INITIATE brings the cookie back.
     cookie_key: Option<BoxKey>,
     cookie_nonce: [u8; 16],
@@ -502,9 +514,9 @@ impl CurveServer {
         let welcome_nonce = *rng.array::<16>();
         Self {
             public,
-            secret,
+            secret: Some(secret),
             transient_public,
-            transient_secret,
+            transient_secret: Some(transient_secret),
             cookie_key: Some(cookie_key),
             cookie_nonce,
             welcome_nonce,
@@ -528,7 +540,16 @@ impl CurveServer {
                 },
             ));
         }
-        let hello_key = BoxKey::precompute(&hello.client_key, self.secret.as_bytes())
+        // Our long-term secret serves this HELLO and WELCOME only.
+        let secret = self
+            .secret
+            .take()
+            .ok_or(crypto(CryptoFailure::HelloSignature))?;
+        let transient_secret = self
+            .transient_secret
+            .as_ref()
+            .ok_or(crypto(CryptoFailure::HelloSignature))?;
+        let hello_key = BoxKey::precompute(&hello.client_key, secret.as_bytes())
             .ok_or(crypto(CryptoFailure::WeakPeerKey))?;
         let zeros = hello_key
             .open(&short_nonce(HELLO_PREFIX, hello.nonce), &hello.signature)
@@ -547,7 +568,7 @@ impl CurveServer {
         let mut cookie_box = Vec::with_capacity(80);
         cookie_key.seal_to(
             &long_nonce(COOKIE_PREFIX, &self.cookie_nonce),
-            &*concat(&self.client_transient, self.transient_secret.as_bytes()),
+            &*concat(&self.client_transient, transient_secret.as_bytes()),
             &mut cookie_box,
         );
         // WELCOME = Box [S' + cookie](S -> C')
@@ -576,6 +597,10 @@ impl CurveServer {
 
     fn on_initiate(&mut self, ctx: &HandshakeCtx<'_>, body: &Bytes) -> Result<Step, SessionError> {
         let initiate = Initiate::decode(body)?;
+        let transient_secret = self
+            .transient_secret
+            .take()
+            .ok_or(crypto(CryptoFailure::Cookie))?;
 
         // The cookie must be ours, for this connection: Box [C' + s'](K).
         let cookie_key = self
@@ -589,15 +614,14 @@ impl CurveServer {
         let cookie = cookie_key
             .open(&long_nonce(COOKIE_PREFIX, cookie_nonce), cookie_box)
             .map_err(|_| crypto(CryptoFailure::Cookie))?;
-        let expected = concat(&self.client_transient, self.transient_secret.as_bytes());
+        let expected = concat(&self.client_transient, transient_secret.as_bytes());
         if !bool::from(cookie.as_slice().ct_eq(&expected[..])) {
             return Err(crypto(CryptoFailure::Cookie));
         }
 
         check_increasing(self.peer_nonce, initiate.nonce)?;
-        let session_key =
-            BoxKey::precompute(&self.client_transient, self.transient_secret.as_bytes())
-                .ok_or(crypto(CryptoFailure::WeakPeerKey))?;
+        let session_key = BoxKey::precompute(&self.client_transient, transient_secret.as_bytes())
+            .ok_or(crypto(CryptoFailure::WeakPeerKey))?;
         let plaintext = session_key
             .open(
                 &short_nonce(INITIATE_PREFIX, initiate.nonce),
@@ -621,7 +645,7 @@ impl CurveServer {
         };
 
         // vouch = Box [C' + S](C -> S')
-        let vouch_key = BoxKey::precompute(&client_public, self.transient_secret.as_bytes())
+        let vouch_key = BoxKey::precompute(&client_public, transient_secret.as_bytes())
             .ok_or(crypto(CryptoFailure::WeakPeerKey))?;
         let vouch = vouch_key
             .open(&long_nonce(VOUCH_PREFIX, &vouch_nonce), vouch_box)

@@ -379,6 +379,24 @@ fn curve_handshake_authenticates_the_client_key_then_traffic_flows_both_ways_rfc
 }
 
 #[test]
+fn only_the_session_key_outlives_the_handshake_and_nothing_secret_prints() {
+    let mut pair = curve_pair(SocketType::Dealer, SocketType::Router);
+    handshake(&mut pair, allow());
+    assert!(pair.client.ready().is_some() && pair.server.ready().is_some());
+    for peer in [&pair.client, &pair.server] {
+        let shown = format!("{:?}", peer.session);
+        assert!(shown.contains("secret: None"), "{shown}");
+        assert!(shown.contains("transient_secret: None"), "{shown}");
+        assert!(shown.contains("cookie_key: None") || !shown.contains("cookie_key"));
+        assert!(shown.contains("BoxKey(<redacted>)"), "{shown}");
+    }
+    let config = curve_server_config(SocketType::Router, 2);
+    let shown = format!("{config:?}");
+    assert!(!shown.contains(&*server_keys().secret.to_z85()), "{shown}");
+    assert!(shown.contains("RngSeed(<redacted>)"), "{shown}");
+}
+
+#[test]
 fn curve_handshake_and_traffic_survive_any_chunking() {
     for chunk in [1, 2, 7, 33, 199, 201] {
         let mut pair = curve_pair(SocketType::Req, SocketType::Rep);
