@@ -78,7 +78,7 @@ pub struct Hello {
     pub client_key: [u8; 32],
     /// The short nonce, after the prefix `CurveZMQHELLO---`.
     pub nonce: u64,
-    /// Box [64 zeros](C' → S).
+    /// `Box [64 zeros](C' → S)`.
     pub signature: [u8; 80],
 }
 
@@ -131,7 +131,7 @@ impl Hello {
 pub struct Welcome {
     /// The long nonce, after the prefix `WELCOME-`.
     pub nonce: [u8; 16],
-    /// Box [S' + cookie](S → C').
+    /// `Box [S' + cookie](S → C')`.
     pub sealed: [u8; 144],
 }
 
@@ -174,11 +174,11 @@ impl Welcome {
 /// holding the client's long-term key C, the vouch and the client's metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Initiate {
-    /// The cookie from WELCOME: a long nonce (after `COOKIE--`) and Box [C' + s'](K).
+    /// The cookie from WELCOME: a long nonce (after `COOKIE--`) and `Box [C' + s'](K)`.
     pub cookie: [u8; 96],
     /// The short nonce, after the prefix `CurveZMQINITIATE`.
     pub nonce: u64,
-    /// Box [C + vouch + metadata](C' → S'), at least 144 octets.
+    /// `Box [C + vouch + metadata](C' → S')`, at least 144 octets.
     pub sealed: Bytes,
 }
 
@@ -231,7 +231,7 @@ impl Initiate {
 pub struct Ready {
     /// The short nonce, after the prefix `CurveZMQREADY---`.
     pub nonce: u64,
-    /// Box [metadata](S' → C'), at least 16 octets.
+    /// `Box [metadata](S' → C')`, at least 16 octets.
     pub sealed: Bytes,
 }
 
@@ -277,7 +277,7 @@ pub struct Message {
     /// The short nonce, after the prefix `CurveZMQMESSAGEC` (from the client) or
     /// `CurveZMQMESSAGES` (from the server).
     pub nonce: u64,
-    /// Box [flags + body], at least 17 octets.
+    /// `Box [flags + body]`, at least 17 octets.
     pub sealed: Bytes,
 }
 

@@ -8,23 +8,23 @@
 //!
 //! Keys: C/c and S/s are the client's and server's long-term public/secret keys, C'/c' and
 //! S'/s' their short-term ones, made for this connection from the session's
-//! [`RngSeed`](crate::RngSeed). "Box [X](A → B)" is X sealed with NaCl's `crypto_box` from
+//! [`crate::RngSeed`]. "`Box [X](A → B)`" is X sealed with NaCl's `crypto_box` from
 //! A's secret key to B's public key.
 //!
-//! 1. The client sends HELLO: C' and Box [64 zeros](C' → S), which only the holder of s can
+//! 1. The client sends HELLO: C' and `Box [64 zeros](C' → S)`, which only the holder of s can
 //!    open. A HELLO that is not exactly 200 octets (its anti-amplification padding missing or
 //!    cut) or does not open gets no WELCOME.
-//! 2. The server sends WELCOME: Box [S' + cookie](S → C'), the cookie being Box [C' + s'](K)
+//! 2. The server sends WELCOME: `Box [S' + cookie](S → C')`, the cookie being `Box [C' + s'](K)`
 //!    under a cookie key K that this connection alone uses and forgets once INITIATE has
 //!    brought the cookie back (RFC 26 asks for at most 60 s; libzmq keeps one key per
 //!    connection too).
-//! 3. The client sends INITIATE: the cookie and Box [C + vouch + metadata](C' → S'), where the
-//!    vouch is Box [C' + S](C → S'): proof that the holder of c speaks on this connection to
+//! 3. The client sends INITIATE: the cookie and `Box [C + vouch + metadata](C' → S')`, where the
+//!    vouch is `Box [C' + S](C → S')`: proof that the holder of c speaks on this connection to
 //!    this server.
 //! 4. The server checks the cookie, the box, the vouch and the metadata, then asks the driver
 //!    about C ([`Step::Authenticate`] with `mechanism = "CURVE"` and the key). If allowed it
-//!    sends READY: Box [metadata](S' → C').
-//! 5. Every frame then travels as a MESSAGE: Box [flags + body](C' → S' or S' → C'), the
+//!    sends READY: `Box [metadata](S' → C')`.
+//! 5. Every frame then travels as a MESSAGE: `Box [flags + body](C' → S' or S' → C')`, the
 //!    flags octet carrying MORE (bit 0) and COMMAND (bit 1) as libzmq lays it out, so that
 //!    PING, SUBSCRIBE and the rest are encrypted too. libzmq puts MESSAGE in a frame without
 //!    the COMMAND flag, and so do we; we accept either.
