@@ -84,7 +84,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// One node: a socket type with its session settings, options and application behaviour.
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
-    /// The ZMTP settings of every connection (socket type, routing id, heartbeats, ...).
+    /// The ZMTP settings of every connection (socket type, routing id, heartbeats,
+    /// security, ...). With CURVE, set `rng_seed` to anything: each connection gets a fresh
+    /// seed from the node's own generator.
     pub session: SessionConfig,
     /// Seed for the counters libzmq starts at random (`patterns::PatternConfig::seed`).
     pub pattern_seed: u32,

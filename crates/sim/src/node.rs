@@ -29,10 +29,11 @@ use bytes::BytesMut;
 use patterns::{
     Action, AttachInfo, OptionError, Pattern, PatternConfig, PeerId, PeerInfo, RecvError, SendError,
 };
-use zmtp_proto::{AuthResult, Handshake, Msg, Session, SessionEvent, Traffic, TxBuf};
+use zmtp_proto::{AuthResult, Handshake, Msg, RngSeed, Session, SessionEvent, Traffic, TxBuf};
 
 use crate::config::{ConnId, End, LinkId, NodeConfig, NodeId, RecvPolicy};
 use crate::net::{Flight, Net, Payload};
+use crate::rng::Rng;
 use crate::trace::{CloseCause, TraceEvent};
 
 /// The earlier of two optional instants.
@@ -122,12 +123,14 @@ pub(crate) struct Node {
     next_read: Option<Instant>,
     /// [`Node::next_deadline`], computed once after each change (`None`: stale).
     deadline: Cell<Option<Option<Instant>>>,
+    /// Per-connection randomness (CURVE's seeds).
+    rng: Rng,
 }
 
 impl Node {
     /// A node whose machine is built and configured; panics on an unsupported socket type or
     /// a refused option (a test bug).
-    pub(crate) fn new(id: NodeId, config: NodeConfig, now: Instant) -> Self {
+    pub(crate) fn new(id: NodeId, config: NodeConfig, now: Instant, rng: Rng) -> Self {
         let mut pattern = patterns::new_pattern_with(
             config.socket_type(),
             &PatternConfig {
@@ -154,6 +157,7 @@ impl Node {
             inbox: VecDeque::new(),
             next_read,
             deadline: Cell::new(None),
+            rng,
         }
     }
 
@@ -449,10 +453,19 @@ impl Node {
         }
     }
 
-    fn new_conn(&self, end: End, peer: Option<PeerId>, net: &Net) -> Conn {
+    fn new_conn(&mut self, end: End, peer: Option<PeerId>, net: &Net) -> Conn {
+        let mut config = self.config.session.clone();
+        if config.rng_seed.is_some() {
+            // CURVE: a fresh seed per connection, as from the operating system's RNG.
+            let mut seed = [0u8; 32];
+            for chunk in seed.chunks_mut(8) {
+                chunk.copy_from_slice(&self.rng.next_u64().to_le_bytes());
+            }
+            config.rng_seed = Some(RngSeed::new(seed));
+        }
         Conn {
             end,
-            session: Session::new(net.now, self.config.session.clone()),
+            session: Session::new(net.now, config),
             rx: BytesMut::new(),
             unread: BytesMut::new(),
             tx: TxBuf::new(),

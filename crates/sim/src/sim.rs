@@ -36,7 +36,7 @@ pub struct Sim {
     nodes: Vec<Node>,
     /// Draws for the test's own decisions.
     rng: Rng,
-    /// Forked once per link.
+    /// Forked once per link and once per node.
     link_rngs: Rng,
     steps: u64,
     steps_at_instant: u32,
@@ -158,7 +158,8 @@ impl Sim {
     /// Adds a node (one socket).
     pub fn add_node(&mut self, config: NodeConfig) -> NodeId {
         let id = NodeId(self.nodes.len());
-        self.nodes.push(Node::new(id, config, self.net.now));
+        let rng = self.link_rngs.fork();
+        self.nodes.push(Node::new(id, config, self.net.now, rng));
         self.dirty.push(true);
         id
     }

@@ -291,3 +291,113 @@ fn pubsub_walk(seed: u64) {
 fn rfc29_model_walk_pub_sub_delivers_exactly_to_matching_connected_subscribers() {
     for_each_seed("rfc29_model_walk_pub_sub", pubsub_walk);
 }
+
+/// The transitions of the RADIO/DISH walk.
+#[derive(Debug, Clone, Copy)]
+enum GroupStep {
+    Join(usize, &'static [u8]),
+    Leave(usize, &'static [u8]),
+    UserSend(&'static [u8]),
+    PeerDisconnect(usize),
+    PeerConnect(usize),
+    Tick(u64),
+}
+
+const GROUPS: [&[u8]; 4] = [b"news", b"weather", b"new", b"sport"];
+
+/// RFC 48 model: each DISH's set of groups (joining twice or leaving a group not joined is
+/// refused with EINVAL), links up unless partitioned. Once settled, a message reaches
+/// exactly the connected dishes that joined its group (exact match, not prefix).
+fn radio_dish_walk(seed: u64) {
+    let mut sim = Sim::new(seed);
+    let radio = sim.add_node(NodeConfig::new(SocketType::Radio));
+    let dishes: Vec<NodeId> = (0..3)
+        .map(|_| sim.add_node(NodeConfig::new(SocketType::Dish).recv(RecvPolicy::Eager)))
+        .collect();
+    let links: Vec<LinkId> = dishes
+        .iter()
+        .map(|&d| {
+            let config = random_link(sim.rng(), 3);
+            sim.connect(d, radio, config)
+        })
+        .collect();
+    let mut partitioned = [false; 3];
+    let mut joined: Vec<std::collections::BTreeSet<&[u8]>> = vec![Default::default(); 3];
+    let mut seq = 0u64;
+    let mut deliveries = 0;
+    for step in 0..300 {
+        let transition = {
+            let rng = sim.rng();
+            let dish = rng.below(3) as usize;
+            let group = *rng.pick(&GROUPS).expect("groups");
+            match rng.below(12) {
+                0 | 1 => GroupStep::Join(dish, group),
+                2 => GroupStep::Leave(dish, group),
+                3..=6 => GroupStep::UserSend(group),
+                7 => GroupStep::PeerDisconnect(dish),
+                8 | 9 => GroupStep::PeerConnect(dish),
+                _ => GroupStep::Tick(rng.below(300)),
+            }
+        };
+        let mut published = None;
+        match transition {
+            GroupStep::Join(i, group) => {
+                let result =
+                    sim.set_option(dishes[i], PatternOption::Join(Bytes::from_static(group)));
+                assert_eq!(result.is_ok(), joined[i].insert(group), "step {step}: join");
+            }
+            GroupStep::Leave(i, group) => {
+                let result =
+                    sim.set_option(dishes[i], PatternOption::Leave(Bytes::from_static(group)));
+                assert_eq!(
+                    result.is_ok(),
+                    joined[i].remove(group),
+                    "step {step}: leave"
+                );
+            }
+            GroupStep::UserSend(group) => {
+                let body = Bytes::from(format!("0:{seq}"));
+                let msg = zmtp_proto::Msg::from_frames([Bytes::from_static(group), body]);
+                sim.send(radio, msg).expect("RADIO never refuses");
+                published = Some((group, seq));
+                seq += 1;
+            }
+            GroupStep::PeerDisconnect(i) => {
+                sim.partition(links[i], FOREVER);
+                partitioned[i] = true;
+            }
+            GroupStep::PeerConnect(i) => {
+                sim.heal(links[i]);
+                partitioned[i] = false;
+            }
+            GroupStep::Tick(ms) => sim.run_for(Duration::from_millis(ms)),
+        }
+        sim.run_until_idle();
+        for (i, &dish) in dishes.iter().enumerate() {
+            assert_eq!(sim.is_connected(links[i]), !partitioned[i], "step {step}");
+            let got: Vec<(Bytes, u64)> = sim
+                .take_inbox(dish)
+                .iter()
+                .map(|d| (d.msg.frames()[0].clone(), tag_of(&d.msg, 0).1))
+                .collect();
+            let expected: Vec<(Bytes, u64)> = match published {
+                Some((group, n)) if !partitioned[i] && joined[i].contains(group) => {
+                    vec![(Bytes::from_static(group), n)]
+                }
+                _ => vec![],
+            };
+            assert_eq!(
+                got, expected,
+                "step {step} {transition:?}: dish {i} in {:?}",
+                joined[i]
+            );
+            deliveries += got.len();
+        }
+    }
+    assert!(deliveries > 20, "the walk delivered little: {deliveries}");
+}
+
+#[test]
+fn rfc48_model_walk_radio_dish_delivers_exactly_to_joined_connected_dishes() {
+    for_each_seed("rfc48_model_walk_radio_dish", radio_dish_walk);
+}

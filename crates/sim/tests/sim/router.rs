@@ -206,3 +206,45 @@ fn router_handover_lets_a_client_back_while_its_old_connection_is_half_open() {
     assert!(!refused, "handover accepts the new connection");
     assert!(replied, "the reply reaches the new connection");
 }
+
+#[test]
+fn server_replies_by_routing_id_reach_the_client_that_asked_over_flaky_links() {
+    for_each_seed("server_replies_by_routing_id_reach_the_client", |seed| {
+        let mut sim = Sim::new(seed);
+        let server = sim.add_node(NodeConfig::new(SocketType::Server));
+        let clients: Vec<NodeId> = (0..4)
+            .map(|_| sim.add_node(NodeConfig::new(SocketType::Client).recv(RecvPolicy::Eager)))
+            .collect();
+        for &c in &clients {
+            let config = random_link(sim.rng(), 3).faults(flaky());
+            sim.connect(c, server, config);
+        }
+        let mut sent = [0u64; 4];
+        let mut replies = vec![BTreeSet::new(); 4];
+        let end = sim.now() + Duration::from_millis(1000);
+        while sim.now() < end {
+            for (i, &c) in clients.iter().enumerate() {
+                if sim.rng().chance(1, 3) && sim.send(c, tagged(b"", i as u64, sent[i], 0)).is_ok()
+                {
+                    sent[i] += 1;
+                }
+            }
+            while let Ok(request) = sim.recv(server) {
+                assert_ne!(request.routing_id(), 0, "SERVER stamps a routing id");
+                // A peer gone meanwhile makes the reply fail with HostUnreachable.
+                let _ = sim.send(server, request);
+            }
+            for (i, &c) in clients.iter().enumerate() {
+                for d in sim.take_inbox(c) {
+                    let (client, seq) = tag_of(&d.msg, 0);
+                    assert_eq!(client, i as u64, "client {i} got client {client}'s reply");
+                    assert!(seq < sent[i] && replies[i].insert(seq), "reply {seq}");
+                }
+            }
+            let d = Duration::from_micros(sim.rng().below(1500) + 100);
+            sim.run_for(d);
+        }
+        let answered: usize = replies.iter().map(BTreeSet::len).sum();
+        assert!(answered > 300, "only {answered} replies");
+    });
+}

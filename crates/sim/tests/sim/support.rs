@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use sim::{CloseCause, ConnId, Faults, LinkConfig, NodeId, Rng, TraceEvent, Traced};
-use zmtp_proto::{Msg, Traffic};
+use sim::{CloseCause, ConnId, Faults, LinkConfig, NodeConfig, NodeId, Rng, TraceEvent, Traced};
+use zmtp_proto::{CurveSecretKey, MechanismConfig, Msg, RngSeed, Traffic};
 
 /// A message whose last frame says who sent it and its sequence number: `"<sender>:<seq>"`,
 /// after an optional topic, padded with `.` to `pad` octets.
@@ -93,4 +93,43 @@ pub fn message(traffic: &Traffic) -> Option<&Msg> {
         Traffic::Message(m) => Some(m),
         _ => None,
     }
+}
+
+/// The security mechanism a scenario runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// NULL.
+    Null,
+    /// PLAIN; the driver accepts every user, as libzmq without a ZAP handler.
+    Plain,
+    /// CURVE, with fixed long-term keys.
+    Curve,
+}
+
+/// `config` set up as the server (the binding side) or a client of `security`.
+pub fn secure(mut config: NodeConfig, security: Security, server: bool) -> NodeConfig {
+    let server_secret = CurveSecretKey::from([7u8; 32]);
+    let client_secret = CurveSecretKey::from([9u8; 32]);
+    config.session.mechanism = match (security, server) {
+        (Security::Null, _) => MechanismConfig::Null,
+        (Security::Plain, true) => MechanismConfig::PlainServer,
+        (Security::Plain, false) => MechanismConfig::PlainClient {
+            username: Bytes::from_static(b"user"),
+            password: Bytes::from_static(b"secret"),
+        },
+        (Security::Curve, true) => MechanismConfig::CurveServer {
+            public: server_secret.public_key(),
+            secret: server_secret,
+        },
+        (Security::Curve, false) => MechanismConfig::CurveClient {
+            server_public: server_secret.public_key(),
+            public: client_secret.public_key(),
+            secret: client_secret,
+        },
+    };
+    if security == Security::Curve {
+        // Replaced by a fresh seed for every connection.
+        config.session.rng_seed = Some(RngSeed::new([0; 32]));
+    }
+    config
 }
