@@ -15,6 +15,7 @@ use zmtp_proto::SocketType;
 
 use crate::inproc::{InprocLink, Side};
 use crate::io::{ConnRef, IoCommand, IoShared};
+use crate::monitor::MonitorSink;
 use crate::options::SocketOptions;
 use crate::poll::Watchers;
 
@@ -31,6 +32,8 @@ pub(crate) struct SocketShared {
     /// Who waits on this socket, for inproc peers deciding whether to hand traffic over now
     /// (see `inproc`). Shared with the links.
     pub waiting: Arc<Waiting>,
+    /// Where this socket's monitor events go, if it is monitored.
+    pub monitor: MonitorSink,
 }
 
 impl std::fmt::Debug for SocketShared {
@@ -154,6 +157,7 @@ impl SocketShared {
             }),
             cond: Condvar::new(),
             waiting: Arc::new(Waiting::default()),
+            monitor: MonitorSink::default(),
         })
     }
 

@@ -1,6 +1,7 @@
 //! `Socket`: the user's handle on one ZeroMQ socket.
 
 use std::collections::VecDeque;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, SocketState, Waiter,
 use crate::error::{Error, Result};
 use crate::io::{ConnectRequest, IoCommand, ListenRequest};
 use crate::message::Message;
+use crate::monitor::SocketEvent;
 use crate::options::{SocketOptions, millis, positive_millis};
 
 /// Send or receive without blocking: fail with [`Error::WouldBlock`] instead of waiting.
@@ -79,6 +81,11 @@ impl Socket {
         &self.shared
     }
 
+    /// Another socket of the same context (for monitors).
+    pub(crate) fn sibling(&self, socket_type: SocketType) -> Result<Self> {
+        Self::new(self.ctx.clone(), socket_type)
+    }
+
     /// The socket's type.
     pub fn get_socket_type(&self) -> SocketType {
         self.shared.socket_type
@@ -96,8 +103,24 @@ impl Socket {
             return self.bind_inproc(name, endpoint);
         }
         let config = transport_config(&self.shared.lock().options);
-        let listener = transports::Listener::bind(&parsed, &config)?;
+        let listener = match transports::Listener::bind(&parsed, &config) {
+            Ok(listener) => listener,
+            Err(e) => {
+                let errno = e.io_error().and_then(std::io::Error::raw_os_error);
+                self.shared.monitor.emit(
+                    SocketEvent::BindFailed,
+                    errno.map_or(0, |v| v as u32),
+                    endpoint,
+                );
+                return Err(e.into());
+            }
+        };
         let resolved = listener.local_endpoint().to_owned();
+        self.shared.monitor.emit(
+            SocketEvent::Listening,
+            listener.socket().as_raw_fd() as u32,
+            &resolved,
+        );
         self.shared.lock().options.last_endpoint = resolved.clone();
         self.shared
             .io
@@ -1020,6 +1043,7 @@ impl Drop for Socket {
                 waiting.retain(|(s, _)| s.upgrade().is_some_and(|s| s.id != id));
             }
         }
+        self.shared.monitor.stop();
         self.shared
             .io
             .submit(IoCommand::CloseSocket(self.shared.clone()));

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::io::{IoSlice, Read, Write};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,10 +16,11 @@ use bytes::BytesMut;
 use mio::{Interest, Token};
 use patterns::{AttachInfo, PeerId, PeerInfo};
 use transports::Stream;
-use zmtp_proto::{AuthResult, Session, SessionEvent, Traffic, TxBuf};
+use zmtp_proto::{AuthResult, HandshakeFailure, Session, SessionEvent, Traffic, TxBuf};
 
 use super::{ConnRef, Entity, IoLoop, Origin, TimerKey};
 use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, run_effects};
+use crate::monitor::SocketEvent;
 
 /// Bytes asked of the kernel per read, at most.
 const READ_CHUNK: usize = 64 * 1024;
@@ -33,6 +35,19 @@ const DELIVER_BATCH: usize = 1024;
 const SERVICE_BUDGET: usize = 4 * 1024 * 1024;
 /// Slices handed to one vectored write.
 const MAX_IOV: usize = 64;
+
+/// What [`IoLoop::add_conn`] needs to know of a new connection.
+pub(super) struct NewConn {
+    pub socket: Arc<SocketShared>,
+    pub stream: Stream,
+    pub origin: Origin,
+    /// The pipe it serves, when it already exists (a connecting socket's).
+    pub peer: Option<PeerId>,
+    pub endpoint: Arc<str>,
+    pub peer_address: Option<String>,
+    /// The transport connection is already up (accepted), so the session starts now.
+    pub connected: bool,
+}
 
 pub(super) struct Conn {
     pub generation: u64,
@@ -53,6 +68,8 @@ pub(super) struct Conn {
     /// The handshake completed and the pattern was told.
     pub ready: bool,
     pub peer_address: Option<String>,
+    /// The endpoint this connection was accepted on or connected to (for monitor events).
+    pub endpoint: Arc<str>,
     /// The peer's READY properties plus `Peer-Address`, attached to every received message.
     pub metadata: Option<Arc<zmtp_proto::Properties>>,
     /// The stream reported end of input.
@@ -66,15 +83,16 @@ pub(super) struct Conn {
 impl IoLoop {
     /// Registers a new stream and starts its session (or waits for its connect to finish).
     /// The caller services it once it has recorded the returned reference.
-    pub(super) fn add_conn(
-        &mut self,
-        socket: Arc<SocketShared>,
-        mut stream: Stream,
-        origin: Origin,
-        peer: Option<PeerId>,
-        peer_address: Option<String>,
-        connected: bool,
-    ) -> Option<ConnRef> {
+    pub(super) fn add_conn(&mut self, new: NewConn) -> Option<ConnRef> {
+        let NewConn {
+            socket,
+            mut stream,
+            origin,
+            peer,
+            endpoint,
+            peer_address,
+            connected,
+        } = new;
         let generation = self.generation();
         let entry = self.entities.vacant_entry();
         let token = entry.key();
@@ -99,6 +117,7 @@ impl IoLoop {
             peer,
             ready: false,
             peer_address,
+            endpoint,
             metadata: None,
             eof: false,
             deadline: None,
@@ -203,6 +222,7 @@ impl IoLoop {
             return;
         };
         let _ = self.poll.registry().deregister(&mut conn.stream);
+        conn.report_close();
         let mut effects = Vec::new();
         let lingering = conn.linger_until.is_some();
         let mut kept_pipe = false;
@@ -264,6 +284,37 @@ impl Conn {
         )
     }
 
+    /// Reports the end of the connection to the monitor: a failed handshake, then the
+    /// disconnection (or, for a connect that never completed, the closed descriptor).
+    fn report_close(&self) {
+        let monitor = &self.socket.monitor;
+        let Some(session) = &self.session else {
+            monitor.emit(SocketEvent::Closed, self.fd(), &self.endpoint);
+            return;
+        };
+        match session.handshake_failure() {
+            Some(HandshakeFailure::NoDetail) => {
+                monitor.emit(SocketEvent::HandshakeFailedNoDetail, 0, &self.endpoint);
+            }
+            Some(HandshakeFailure::Protocol(code)) => {
+                monitor.emit(
+                    SocketEvent::HandshakeFailedProtocol,
+                    code.to_raw(),
+                    &self.endpoint,
+                );
+            }
+            Some(HandshakeFailure::Auth { status_code }) => {
+                monitor.emit(
+                    SocketEvent::HandshakeFailedAuth,
+                    u32::from(status_code),
+                    &self.endpoint,
+                );
+            }
+            _ => {}
+        }
+        monitor.emit(SocketEvent::Disconnected, self.fd(), &self.endpoint);
+    }
+
     fn start_session(&mut self) {
         let config = crate::socket::session_config(&self.socket);
         self.session = Some(Session::new(crate::clock::now(), config));
@@ -301,6 +352,9 @@ impl Conn {
                 Err(e) => return Err(format!("connect failed: {e}")),
             }
             self.peer_address = self.stream.peer_address().ok();
+            self.socket
+                .monitor
+                .emit(SocketEvent::Connected, self.fd(), &self.endpoint);
             self.start_session();
         }
         let mut moved = 0;
@@ -501,7 +555,16 @@ impl Conn {
             return Err(format!("peer refused: {e}"));
         }
         self.socket.after_change(&mut state, effects);
+        drop(state);
+        self.socket
+            .monitor
+            .emit(SocketEvent::HandshakeSucceeded, 0, &self.endpoint);
         Ok(())
+    }
+
+    /// The file descriptor, as monitor events report it.
+    pub(super) fn fd(&self) -> u32 {
+        self.stream.socket().as_raw_fd() as u32
     }
 
     /// Pulls queued traffic from the pattern into the transmit buffer and writes.

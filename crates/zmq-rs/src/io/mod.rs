@@ -17,6 +17,7 @@
 mod conn;
 mod timers;
 
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -28,10 +29,14 @@ use slab::Slab;
 use transports::{Backoff, Endpoint, Listener};
 
 use crate::core::SocketShared;
-use conn::Conn;
+use crate::monitor::SocketEvent;
+use conn::{Conn, NewConn};
 use timers::{TimerKey, Timers};
 
 const WAKER: Token = Token(usize::MAX);
+
+/// Linux's EINPROGRESS, the value libzmq gives CONNECT_DELAYED.
+const EINPROGRESS: u32 = 115;
 
 /// Names one connection on an I/O thread; the generation tells a reused slot apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -439,30 +444,47 @@ impl IoLoop {
     }
 
     fn remove_listener(&mut self, token: usize) {
-        if let Entity::Listener { mut listener, .. } = self.entities.remove(token) {
+        if let Entity::Listener {
+            mut listener,
+            socket,
+            endpoint,
+        } = self.entities.remove(token)
+        {
             let _ = self.poll.registry().deregister(&mut listener);
+            let fd = listener.socket().as_raw_fd() as u32;
+            drop(listener);
+            socket.monitor.emit(SocketEvent::Closed, fd, &endpoint);
         }
     }
 
     fn accept(&mut self, token: usize) {
         loop {
             let Some(Entity::Listener {
-                listener, socket, ..
+                listener,
+                socket,
+                endpoint,
             }) = self.entities.get_mut(token)
             else {
                 return;
             };
             let socket = socket.clone();
+            let endpoint: Arc<str> = Arc::from(endpoint.as_str());
             match listener.accept() {
                 Ok((stream, peer_address)) => {
-                    if let Some(conn) = self.add_conn(
+                    socket.monitor.emit(
+                        SocketEvent::Accepted,
+                        stream.socket().as_raw_fd() as u32,
+                        &endpoint,
+                    );
+                    if let Some(conn) = self.add_conn(NewConn {
                         socket,
                         stream,
-                        Origin::Accepted,
-                        None,
-                        Some(peer_address),
-                        true,
-                    ) {
+                        origin: Origin::Accepted,
+                        peer: None,
+                        endpoint,
+                        peer_address: Some(peer_address),
+                        connected: true,
+                    }) {
                         self.service_conn(conn.token);
                     }
                 }
@@ -470,7 +492,13 @@ impl IoLoop {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 // Out of file descriptors and the like: stop accepting for now; the listener
                 // stays registered and the next incoming connection retries.
-                Err(_) => return,
+                Err(e) => {
+                    let errno = e.raw_os_error().map_or(0, |v| v as u32);
+                    socket
+                        .monitor
+                        .emit(SocketEvent::AcceptFailed, errno, &endpoint);
+                    return;
+                }
             }
         }
     }
@@ -482,20 +510,26 @@ impl IoLoop {
         let socket = c.socket.clone();
         let peer = c.peer;
         let owner = c.owner;
+        let endpoint: Arc<str> = Arc::from(c.endpoint_str.as_str());
         let config = crate::socket::transport_config(&socket.lock().options);
         match transports::connect(&c.endpoint, &config) {
             Ok(stream) => {
-                let conn = self.add_conn(
+                // libzmq reports the connect in progress with EINPROGRESS.
+                socket
+                    .monitor
+                    .emit(SocketEvent::ConnectDelayed, EINPROGRESS, &endpoint);
+                let conn = self.add_conn(NewConn {
                     socket,
                     stream,
-                    Origin::Connected {
+                    origin: Origin::Connected {
                         connecter: key,
                         owner,
                     },
                     peer,
-                    None,
-                    false,
-                );
+                    endpoint,
+                    peer_address: None,
+                    connected: false,
+                });
                 if let Some(c) = self.connecters.get_mut(key) {
                     c.conn = conn;
                 }
@@ -531,6 +565,11 @@ impl IoLoop {
             return;
         }
         if let Some(delay) = c.backoff.next_delay(self.jitter.next()) {
+            c.socket.monitor.emit(
+                SocketEvent::ConnectRetried,
+                u32::try_from(delay.as_millis()).unwrap_or(u32::MAX),
+                &c.endpoint_str,
+            );
             let generation = c.generation;
             self.timers.schedule(
                 crate::clock::now() + delay,
