@@ -58,8 +58,8 @@
 //!   the remaining 53 octets once the peer's major version is in. The peer's greeting is
 //!   accepted in any chunking. ZMTP 1.0 and 2.0 peers are refused as soon as their first
 //!   octets give them away, whatever the mechanism (RFC 37 "Security Considerations").
-//! * The as-server octet is 1 for a PLAIN server (RFC 24) and 0 otherwise; it is never required
-//!   of a peer (libzmq 4.3 always sends 0).
+//! * The as-server octet is 1 for a PLAIN or CURVE server (RFC 24, RFC 25) and 0 otherwise;
+//!   it is never required of a peer (libzmq 4.3 always sends 0).
 //! * READY carries `Socket-Type`, then `Identity` for REQ, DEALER and ROUTER only, then the
 //!   `X-` properties sorted by name, exactly as libzmq builds it.
 //! * Nothing but handshake commands leaves before the peer's READY has arrived:
