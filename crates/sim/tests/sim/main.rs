@@ -10,6 +10,7 @@ mod driver;
 mod fairness;
 mod hwm;
 mod model;
+mod pair;
 mod pipeline;
 mod proxy;
 mod pubsub;
