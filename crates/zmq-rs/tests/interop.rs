@@ -348,3 +348,29 @@ fn pub_xsub_interop() {
 fn xpub_sub_interop() {
     run_pair(zmq_rs::XPUB, zmq_rs::SUB, xpub_sub);
 }
+
+/// STREAM talks raw TCP: ours connecting to libzmq's, each side sees the other's bytes under
+/// a routing id, after an empty connect notification.
+#[test]
+fn stream_interop_raw_bytes_both_ways() {
+    let both = Both::new();
+    let theirs = both.theirs(zmq_rs::STREAM, TIMEOUT_MS);
+    let endpoint = theirs.bind_any(Transport::Tcp);
+    let ours = both.ours(zmq_rs::STREAM, TIMEOUT_MS);
+    ours.connect(&endpoint).expect("connect");
+    let our_view = ours.recv_multipart(0).expect("our connect notification");
+    assert!(our_view[1].is_empty());
+    let their_view = theirs
+        .recv_multipart(0)
+        .expect("libzmq connect notification");
+    assert!(their_view[1].is_empty());
+    ours.send_multipart([our_view[0].clone(), b"from us".to_vec()], 0)
+        .expect("send");
+    let got = theirs.recv_multipart(0).expect("at libzmq");
+    assert_eq!(got, vec![their_view[0].clone(), b"from us".to_vec()]);
+    theirs
+        .send_multipart([their_view[0].clone(), b"from libzmq".to_vec()], 0)
+        .expect("libzmq send");
+    let got = ours.recv_multipart(0).expect("at ours");
+    assert_eq!(got, vec![our_view[0].clone(), b"from libzmq".to_vec()]);
+}

@@ -301,3 +301,38 @@ fn received_messages_carry_connection_metadata() {
     assert_eq!(id.gets("Socket-Type"), Some("DEALER"));
     assert_eq!(id.gets("Peer-Address"), Some("127.0.0.1"));
 }
+
+#[test]
+fn stream_socket_speaks_raw_tcp_with_an_id_frame_per_connection() {
+    use std::io::{Read, Write};
+    let ctx = Context::new();
+    let stream = socket(&ctx, zmq_rs::STREAM);
+    let ep = bind(&stream, "tcp://127.0.0.1:*");
+    let mut raw = std::net::TcpStream::connect(ep.trim_start_matches("tcp://")).expect("connect");
+    raw.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    // STREAM_NOTIFY (on by default): an empty frame announces the connection.
+    let hello = stream.recv_multipart(0).expect("connect notification");
+    assert_eq!(hello.len(), 2);
+    assert!(hello[1].is_empty());
+    let id = hello[0].clone();
+    raw.write_all(b"GET / HTTP/1.0\r\n\r\n").expect("write");
+    let request = stream.recv_multipart(0).expect("data");
+    assert_eq!(
+        request,
+        vec![id.clone(), b"GET / HTTP/1.0\r\n\r\n".to_vec()]
+    );
+    stream
+        .send_multipart([id.clone(), b"HTTP/1.0 200 OK\r\n\r\n".to_vec()], 0)
+        .expect("reply");
+    let mut reply = [0u8; 19];
+    raw.read_exact(&mut reply).expect("read reply");
+    assert_eq!(&reply, b"HTTP/1.0 200 OK\r\n\r\n");
+    // An empty data frame closes that connection.
+    stream
+        .send_multipart([id, Vec::new()], 0)
+        .expect("close request");
+    let mut rest = Vec::new();
+    raw.read_to_end(&mut rest).expect("EOF");
+    assert!(rest.is_empty());
+}

@@ -67,6 +67,8 @@ pub(super) struct Conn {
     pub peer: Option<PeerId>,
     /// The handshake completed and the pattern was told.
     pub ready: bool,
+    /// A STREAM socket's connection: raw bytes, no ZMTP session.
+    pub raw: bool,
     pub peer_address: Option<String>,
     /// The endpoint this connection was accepted on or connected to (for monitor events).
     pub endpoint: Arc<str>,
@@ -93,6 +95,7 @@ impl IoLoop {
             peer_address,
             connected,
         } = new;
+        let raw = socket.socket_type == zmtp_proto::SocketType::Stream;
         let generation = self.generation();
         let entry = self.entities.vacant_entry();
         let token = entry.key();
@@ -116,6 +119,7 @@ impl IoLoop {
             pending_out: VecDeque::new(),
             peer,
             ready: false,
+            raw,
             peer_address,
             endpoint,
             metadata: None,
@@ -123,7 +127,7 @@ impl IoLoop {
             deadline: None,
             linger_until: None,
         };
-        if connected {
+        if connected && !conn.raw {
             conn.start_session();
         }
         entry.insert(Entity::Conn(Box::new(conn)));
@@ -340,7 +344,7 @@ impl Conn {
     }
 
     fn service(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<(), String> {
-        if self.session.is_none() {
+        if self.session.is_none() && !(self.raw && self.ready) {
             // A connect in progress: it is done when the stream is writable without error.
             match self.stream.take_error() {
                 Ok(None) => {}
@@ -351,11 +355,23 @@ impl Conn {
                 Ok(_) => return Ok(()),
                 Err(e) => return Err(format!("connect failed: {e}")),
             }
-            self.peer_address = self.stream.peer_address().ok();
-            self.socket
-                .monitor
-                .emit(SocketEvent::Connected, self.fd(), &self.endpoint);
-            self.start_session();
+            if self.peer_address.is_none() {
+                // A connection we initiated (an accepted one knows its peer already).
+                self.peer_address = self.stream.peer_address().ok();
+                self.socket
+                    .monitor
+                    .emit(SocketEvent::Connected, self.fd(), &self.endpoint);
+            }
+            if self.raw {
+                // STREAM: no handshake, the peer is there as soon as TCP is.
+                let info = PeerInfo {
+                    socket_type: zmtp_proto::SocketType::Stream,
+                    routing_id: None,
+                };
+                self.attach_peer(me, info, zmtp_proto::Properties::new(), effects)?;
+            } else {
+                self.start_session();
+            }
         }
         let mut moved = 0;
         loop {
@@ -380,7 +396,9 @@ impl Conn {
         if self.eof {
             // Nothing more will arrive, but what did may not be decoded yet (the pattern
             // was full): finish it before the connection closes.
-            self.decode(me, effects)?;
+            if !self.raw {
+                self.decode(me, effects)?;
+            }
             return Ok(0);
         }
         let start = self.rx.len();
@@ -409,6 +427,15 @@ impl Conn {
             }
         };
         self.rx.truncate(start + read);
+        if self.raw {
+            if !self.rx.is_empty() {
+                let chunk = self.rx.split().freeze();
+                self.pending_in
+                    .push_back(Traffic::Message(zmtp_proto::Msg::single(chunk)));
+                self.deliver_pending(effects);
+            }
+            return Ok(read);
+        }
         self.decode(me, effects)?;
         Ok(read)
     }
@@ -490,12 +517,27 @@ impl Conn {
         handshake: zmtp_proto::Handshake,
         effects: &mut Vec<Effect>,
     ) -> Result<(), String> {
-        let now = crate::clock::now();
         let info = PeerInfo {
             socket_type: handshake.socket_type,
             routing_id: handshake.routing_id.clone(),
         };
-        let mut properties = (*handshake.properties).clone();
+        self.attach_peer(me, info, (*handshake.properties).clone(), effects)?;
+        self.socket
+            .monitor
+            .emit(SocketEvent::HandshakeSucceeded, 0, &self.endpoint);
+        Ok(())
+    }
+
+    /// Gives the peer a pipe in the pattern (or reuses the one a connecting socket keeps)
+    /// and reports it connected.
+    fn attach_peer(
+        &mut self,
+        me: ConnRef,
+        info: PeerInfo,
+        mut properties: zmtp_proto::Properties,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), String> {
+        let now = crate::clock::now();
         if let Some(address) = &self.peer_address {
             properties.insert(
                 bytes::Bytes::from_static(b"Peer-Address"),
@@ -555,10 +597,6 @@ impl Conn {
             return Err(format!("peer refused: {e}"));
         }
         self.socket.after_change(&mut state, effects);
-        drop(state);
-        self.socket
-            .monitor
-            .emit(SocketEvent::HandshakeSucceeded, 0, &self.endpoint);
         Ok(())
     }
 
@@ -571,13 +609,14 @@ impl Conn {
     /// Returns bytes written.
     fn output(&mut self, _me: ConnRef, effects: &mut Vec<Effect>) -> Result<usize, String> {
         let now = crate::clock::now();
-        let Some(session) = self.session.as_mut() else {
-            return Ok(0);
+        let ready = match self.session.as_mut() {
+            Some(session) => {
+                session.poll_transmit(now, &mut self.tx);
+                session.is_ready()
+            }
+            None => self.raw && self.ready,
         };
-        session.poll_transmit(now, &mut self.tx);
-        if session.is_ready()
-            && let Some(peer) = self.peer
-        {
+        if ready && let Some(peer) = self.peer {
             if self.pending_out.is_empty() && self.tx.len() < WRITE_BATCH {
                 // Take the peer's whole queue in one short critical section; it is encoded
                 // below a batch at a time.
@@ -597,8 +636,20 @@ impl Conn {
                 let Some(traffic) = self.pending_out.pop_front() else {
                     break;
                 };
-                // Sending before Ready is the only refusal, and Ready was checked above.
-                let _ = session.send(traffic, &mut self.tx);
+                match self.session.as_mut() {
+                    // Sending before Ready is the only refusal, and Ready was checked above.
+                    Some(session) => {
+                        let _ = session.send(traffic, &mut self.tx);
+                    }
+                    // STREAM: the data frame goes out as it is.
+                    None => {
+                        if let Traffic::Message(msg) = traffic {
+                            for frame in msg.into_frames() {
+                                self.tx.put_bytes(frame);
+                            }
+                        }
+                    }
+                }
             }
         }
         self.write_some()
