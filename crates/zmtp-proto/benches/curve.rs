@@ -3,6 +3,10 @@
 //! being a copy into the receiver's buffer); and the cost of a whole CURVE handshake.
 //!
 //! Run with `cargo bench -p zmtp-proto --bench curve`.
+//!
+//! On the AMD EPYC machines we measured, `poly1305`'s runtime-selected AVX2 backend costs about
+//! 1.3 µs of set-up per box, four times the whole box of a 64-octet message with its portable
+//! backend: compare with `RUSTFLAGS="--cfg poly1305_force_soft"` on the target hardware.
 
 use std::hint::black_box;
 use std::time::Instant;
