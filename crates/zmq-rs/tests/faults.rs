@@ -7,7 +7,7 @@
 //! goes wrong fails, it does not hang.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -481,5 +481,271 @@ fn a_huge_announced_frame_reserves_nothing_and_maxmsgsize_disconnects_it() {
     assert!(
         raw.wait_closed(Duration::from_secs(2)).is_some(),
         "a frame over MAXMSGSIZE kept its connection"
+    );
+}
+
+// ---- 3. slow consumers and high-water marks ---------------------------------------------------
+
+/// Octets the tcp path between two of our sockets may hold beyond the high-water marks, with
+/// 4 KiB kernel buffers: the kernel's buffers (which double what is asked, and count their
+/// bookkeeping), our 64 KiB read and write batches, generously.
+const TCP_SLACK_OCTETS: usize = 256 * 1024;
+
+/// Sends with DONTWAIT until the socket stays unwritable for 300 ms; returns how many
+/// messages it took.
+fn fill_until_blocked(push: &Socket, size: usize) -> usize {
+    let body = vec![0x5A; size];
+    let mut sent = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut msg = body.clone();
+        msg[..4].copy_from_slice(&(sent as u32).to_be_bytes());
+        match push.send(msg, zmq_rs::DONTWAIT) {
+            Ok(()) => sent += 1,
+            Err(zmq_rs::Error::WouldBlock) => {
+                let mut items = [push.as_poll_item(zmq_rs::POLLOUT)];
+                if zmq_rs::poll(&mut items, 300).expect("poll") == 0 {
+                    return sent;
+                }
+            }
+            Err(e) => panic!("send failed: {e}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still sending after {sent} messages"
+        );
+    }
+}
+
+/// RFC 30 and libzmq's SNDHWM/RCVHWM: a PUSH whose PULL does not receive queues a bounded
+/// number of messages (both high-water marks, plus what the buffers between them hold),
+/// then DONTWAIT sends fail with WouldBlock; nothing queued is lost: the PULL receives every
+/// one, in order, once it reads.
+#[test]
+fn slow_consumer_holds_push_to_its_high_water_marks_rfc30() {
+    const HWM: i32 = 10;
+    const SIZE: usize = 1000;
+    let ctx = Context::new();
+    let pull = ours(&ctx, zmq_rs::PULL, 2000);
+    pull.set_rcvhwm(HWM).expect("rcvhwm");
+    pull.set_rcvbuf(4096).expect("rcvbuf");
+    pull.set_sndbuf(4096).expect("sndbuf");
+    let ep = bind_tcp(&pull);
+    let push = ours(&ctx, zmq_rs::PUSH, 2000);
+    push.set_sndhwm(HWM).expect("sndhwm");
+    push.set_sndbuf(4096).expect("sndbuf");
+    push.set_rcvbuf(4096).expect("rcvbuf");
+    push.connect(&ep).expect("connect");
+
+    let queued = fill_until_blocked(&push, SIZE);
+    let bound = 2 * HWM as usize + TCP_SLACK_OCTETS / SIZE;
+    assert!(
+        queued >= 2 * HWM as usize,
+        "only {queued} messages fit: both high-water marks should"
+    );
+    assert!(
+        queued <= bound,
+        "{queued} messages queued for a PULL that does not read (bound {bound})"
+    );
+    assert!(matches!(
+        push.send(vec![0; SIZE], zmq_rs::DONTWAIT),
+        Err(zmq_rs::Error::WouldBlock)
+    ));
+    for i in 0..queued {
+        let msg = pull
+            .recv_bytes(0)
+            .unwrap_or_else(|e| panic!("message {i} of {queued}: {e}"));
+        assert_eq!(msg[..4], (i as u32).to_be_bytes(), "message {i}");
+    }
+    assert!(pull.recv_bytes(zmq_rs::DONTWAIT).is_err());
+}
+
+/// Receives every message a SUB has queued (each starting with a sequence number).
+fn drain_sequence(sub: &Socket) -> Vec<u32> {
+    sub.set_rcvtimeo(300).expect("rcvtimeo");
+    let mut got = Vec::new();
+    while let Ok(m) = sub.recv_bytes(0) {
+        got.push(u32::from_be_bytes(m[..4].try_into().expect("sequence")));
+    }
+    got
+}
+
+/// Publishes until the subscription is in place (a PUB drops what nobody subscribed to),
+/// then empties the SUB.
+fn await_subscription(publisher: &Socket, sub: &Socket) {
+    sub.set_rcvtimeo(20).expect("rcvtimeo");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        publisher.send(&[0xFF; 4][..], 0).expect("probe");
+        if sub.recv_bytes(0).is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the subscription never arrived");
+    }
+    while sub.recv_bytes(0).is_ok() {}
+}
+
+/// RFC 29: a PUB never blocks; when a subscriber's queue is full it drops messages for that
+/// subscriber. 100,000 DONTWAIT sends to a SUB that does not receive all succeed, quickly;
+/// the SUB later gets no more than the high-water marks and the buffers between hold, in
+/// order, starting with the first message.
+#[test]
+fn pub_never_blocks_on_a_slow_subscriber_and_holds_to_its_high_water_marks_rfc29() {
+    const HWM: i32 = 10;
+    const SIZE: usize = 1000;
+    let ctx = Context::new();
+    let publisher = ours(&ctx, zmq_rs::PUB, 2000);
+    publisher.set_sndhwm(HWM).expect("sndhwm");
+    publisher.set_sndbuf(4096).expect("sndbuf");
+    let ep = bind_tcp(&publisher);
+    let sub = ours(&ctx, zmq_rs::SUB, 2000);
+    sub.set_rcvhwm(HWM).expect("rcvhwm");
+    sub.set_rcvbuf(4096).expect("rcvbuf");
+    sub.set_subscribe(b"").expect("subscribe");
+    sub.connect(&ep).expect("connect");
+    await_subscription(&publisher, &sub);
+
+    let start = Instant::now();
+    let mut body = vec![0u8; SIZE];
+    for i in 0..100_000u32 {
+        body[..4].copy_from_slice(&i.to_be_bytes());
+        publisher
+            .send(&body[..], zmq_rs::DONTWAIT)
+            .unwrap_or_else(|e| panic!("PUB send {i} failed: {e}"));
+    }
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "100,000 sends took {took:?}");
+
+    let got = drain_sequence(&sub);
+    let bound = 2 * HWM as usize + TCP_SLACK_OCTETS / SIZE;
+    assert!(
+        got.len() <= bound,
+        "{} messages reached a SUB that did not read (bound {bound})",
+        got.len()
+    );
+    assert!(got.len() >= HWM as usize, "only {got:?} arrived");
+    assert_eq!(got.first(), Some(&0), "the oldest message was dropped");
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "out of order: {got:?}");
+}
+
+/// RFC 29 and libzmq's PUB: with a full queue the newest messages are dropped, not the
+/// oldest. Over inproc no kernel buffer moves anything while the SUB does not read, so the
+/// SUB must get exactly the oldest messages, without a gap, and none of the later ones.
+#[test]
+fn pub_drops_the_newest_messages_not_the_oldest_rfc29() {
+    const HWM: i32 = 10;
+    let ctx = Context::new();
+    let publisher = ours(&ctx, zmq_rs::PUB, 2000);
+    publisher.set_sndhwm(HWM).expect("sndhwm");
+    publisher.bind("inproc://faults-pub-drops").expect("bind");
+    let sub = ours(&ctx, zmq_rs::SUB, 2000);
+    sub.set_rcvhwm(HWM).expect("rcvhwm");
+    sub.set_subscribe(b"").expect("subscribe");
+    sub.connect("inproc://faults-pub-drops").expect("connect");
+    await_subscription(&publisher, &sub);
+
+    for i in 0..100_000u32 {
+        publisher
+            .send(&i.to_be_bytes()[..], zmq_rs::DONTWAIT)
+            .unwrap_or_else(|e| panic!("PUB send {i} failed: {e}"));
+    }
+    let got = drain_sequence(&sub);
+    // At least SNDHWM less the reads not yet credited to the writer (libzmq's LWM batching).
+    assert!(
+        (HWM as usize / 2..=2 * HWM as usize).contains(&got.len()),
+        "{} messages kept: {got:?}",
+        got.len()
+    );
+    let expected: Vec<u32> = (0..got.len() as u32).collect();
+    assert_eq!(got, expected, "not the oldest messages, in order");
+}
+
+/// Counts DONTWAIT sends a PUSH takes before WouldBlock, its PULL not reading.
+fn inproc_push_capacity(ctx: &Context, name: &str, hwm: i32) -> usize {
+    let push = ours(ctx, zmq_rs::PUSH, 2000);
+    push.set_sndhwm(hwm).expect("sndhwm");
+    push.bind(name).expect("bind");
+    let pull = ours(ctx, zmq_rs::PULL, 2000);
+    pull.set_rcvhwm(hwm).expect("rcvhwm");
+    pull.connect(name).expect("connect");
+    let mut pushed = 0;
+    while push.send("x", zmq_rs::DONTWAIT).is_ok() {
+        pushed += 1;
+        assert!(pushed <= 100_000, "PUSH over inproc never blocks");
+    }
+    pushed
+}
+
+/// libzmq gives an inproc pipe the sum of the sender's SNDHWM and the receiver's RCVHWM
+/// (`ctx_t::connect_inproc_sockets`): a PUSH whose PULL does not read blocks after 20
+/// messages with both at 10 (checked against libzmq itself below), and that bound is what
+/// keeps a fast producer's memory in check.
+#[test]
+#[ignore = "bug: an inproc link's in-flight buffer holds up to 256 messages beyond SNDHWM+RCVHWM (PUSH with both at 10 takes 280)"]
+fn inproc_push_blocks_at_sndhwm_plus_rcvhwm_like_libzmq() {
+    const HWM: i32 = 10;
+    let lctx = zmq::Context::new();
+    let lpush = theirs(&lctx, zmq::PUSH, 2000);
+    lpush.set_sndhwm(HWM).expect("sndhwm");
+    lpush.bind("inproc://faults-push-hwm").expect("bind");
+    let lpull = theirs(&lctx, zmq::PULL, 2000);
+    lpull.set_rcvhwm(HWM).expect("rcvhwm");
+    lpull.connect("inproc://faults-push-hwm").expect("connect");
+    let mut theirs_took = 0;
+    while lpush.send("x", zmq::DONTWAIT).is_ok() {
+        theirs_took += 1;
+    }
+    assert_eq!(theirs_took, 2 * HWM, "libzmq's reference count changed");
+
+    let ctx = Context::new();
+    assert_eq!(
+        inproc_push_capacity(&ctx, "inproc://faults-push-hwm", HWM),
+        2 * HWM as usize,
+        "messages a PUSH over inproc takes for a PULL that does not read"
+    );
+}
+
+/// libzmq's inproc pipe holds SNDHWM+RCVHWM messages for a PUB whose SUB does not read
+/// (20 with both at 10, checked against libzmq below); more are dropped.
+#[test]
+#[ignore = "bug: inproc PUB keeps only SNDHWM messages for a SUB that does not read (libzmq keeps SNDHWM+RCVHWM)"]
+fn inproc_pub_keeps_sndhwm_plus_rcvhwm_for_a_slow_sub_like_libzmq() {
+    const HWM: i32 = 10;
+    let lctx = zmq::Context::new();
+    let lpub = theirs(&lctx, zmq::PUB, 2000);
+    lpub.set_sndhwm(HWM).expect("sndhwm");
+    lpub.bind("inproc://faults-pub-hwm").expect("bind");
+    let lsub = theirs(&lctx, zmq::SUB, 300);
+    lsub.set_rcvhwm(HWM).expect("rcvhwm");
+    lsub.set_subscribe(b"").expect("subscribe");
+    lsub.connect("inproc://faults-pub-hwm").expect("connect");
+    for i in 0..1000u32 {
+        lpub.send(&i.to_be_bytes()[..], zmq::DONTWAIT)
+            .expect("send");
+    }
+    let mut theirs_kept = 0;
+    while lsub.recv_bytes(0).is_ok() {
+        theirs_kept += 1;
+    }
+    assert_eq!(theirs_kept, 2 * HWM, "libzmq's reference count changed");
+
+    let ctx = Context::new();
+    let publisher = ours(&ctx, zmq_rs::PUB, 2000);
+    publisher.set_sndhwm(HWM).expect("sndhwm");
+    publisher.bind("inproc://faults-pub-hwm").expect("bind");
+    let sub = ours(&ctx, zmq_rs::SUB, 2000);
+    sub.set_rcvhwm(HWM).expect("rcvhwm");
+    sub.set_subscribe(b"").expect("subscribe");
+    sub.connect("inproc://faults-pub-hwm").expect("connect");
+    // The subscription travels eagerly over inproc: it is in place once connect returns.
+    for i in 0..1000u32 {
+        publisher
+            .send(&i.to_be_bytes()[..], zmq_rs::DONTWAIT)
+            .expect("send");
+    }
+    assert_eq!(
+        drain_sequence(&sub),
+        (0..2 * HWM as u32).collect::<Vec<_>>(),
+        "PUB over inproc"
     );
 }
