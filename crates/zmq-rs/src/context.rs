@@ -27,9 +27,24 @@ use crate::socket::Socket;
 /// push.send("hello", 0).unwrap();
 /// assert_eq!(pull.recv_bytes(0).unwrap(), b"hello");
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Context {
     inner: Arc<ContextInner>,
+}
+
+impl Clone for Context {
+    fn clone(&self) -> Self {
+        self.inner.users.fetch_add(1, Ordering::SeqCst);
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.inner.release_user();
+    }
 }
 
 #[derive(Debug)]
@@ -39,6 +54,11 @@ pub(crate) struct ContextInner {
     pub(crate) inproc: Mutex<InprocRegistry>,
     sockets: Mutex<Vec<Weak<SocketShared>>>,
     terminated: AtomicBool,
+    /// Context handles and user sockets alive. Internal sockets (the ZAP client, monitors)
+    /// hold the context too; when the last user goes they are stopped, so the context can go.
+    users: AtomicUsize,
+    /// The ZAP client, once a handshake needed one.
+    pub(crate) zap: Mutex<Option<Arc<crate::zap::ZapClient>>>,
 }
 
 /// The names bound with `inproc://` in one context, and the connects waiting for them.
@@ -74,6 +94,8 @@ impl Context {
                 inproc: Mutex::new(InprocRegistry::default()),
                 sockets: Mutex::new(Vec::new()),
                 terminated: AtomicBool::new(false),
+                users: AtomicUsize::new(1),
+                zap: Mutex::new(None),
             }),
         })
     }
@@ -138,6 +160,33 @@ impl ContextInner {
 
     pub(crate) fn is_terminated(&self) -> bool {
         self.terminated.load(Ordering::SeqCst)
+    }
+
+    /// Counts a new user socket.
+    pub(crate) fn add_user(&self) {
+        self.users.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A context handle or user socket went away; the last one stops the internal sockets.
+    pub(crate) fn release_user(&self) {
+        if self.users.fetch_sub(1, Ordering::SeqCst) == 1 {
+            let zap = self
+                .zap
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(zap) = zap {
+                zap.stop();
+            }
+        }
+    }
+
+    /// Whether a live socket is bound to `inproc://name`.
+    pub(crate) fn inproc_bound(&self, name: &str) -> bool {
+        self.lock_inproc()
+            .bound
+            .get(name)
+            .is_some_and(|s| s.strong_count() > 0)
     }
 }
 

@@ -6,7 +6,7 @@
 //! into [`Effect`]s and runs them after unlocking, so no thread ever holds two sockets' locks.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
 use patterns::{Action, Pattern, PeerId};
@@ -34,6 +34,8 @@ pub(crate) struct SocketShared {
     pub waiting: Arc<Waiting>,
     /// Where this socket's monitor events go, if it is monitored.
     pub monitor: MonitorSink,
+    /// The context, for what the I/O thread needs of it (ZAP).
+    pub ctx: Weak<crate::context::ContextInner>,
 }
 
 impl std::fmt::Debug for SocketShared {
@@ -140,6 +142,7 @@ impl SocketShared {
         pattern: Box<dyn Pattern>,
         options: SocketOptions,
         io: Arc<IoShared>,
+        ctx: Weak<crate::context::ContextInner>,
     ) -> Arc<Self> {
         Arc::new(Self {
             id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
@@ -158,6 +161,7 @@ impl SocketShared {
             cond: Condvar::new(),
             waiting: Arc::new(Waiting::default()),
             monitor: MonitorSink::default(),
+            ctx,
         })
     }
 

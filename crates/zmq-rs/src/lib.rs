@@ -43,7 +43,10 @@ mod monitor;
 mod options;
 mod poll;
 mod proxy;
+mod random;
+mod security;
 mod socket;
+mod zap;
 
 pub use context::Context;
 pub use error::{Error, Result};
@@ -51,6 +54,9 @@ pub use message::Message;
 pub use monitor::{EVENT_ALL, Monitor, MonitorEvent, SocketEvent};
 pub use poll::{POLLERR, POLLIN, POLLOUT, PollItem, poll};
 pub use proxy::{ProxySideStats, proxy, proxy_steerable};
+pub use security::{
+    Authenticator, CurveKeyPair, curve_keypair, curve_public, z85_decode, z85_encode,
+};
 pub use socket::{DONTWAIT, SNDMORE, Socket};
 pub use zmtp_proto::SocketType;
 

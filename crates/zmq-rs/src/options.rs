@@ -51,6 +51,10 @@ pub(crate) struct SocketOptions {
     pub plain_username: Option<Bytes>,
     pub plain_password: Option<Bytes>,
     pub zap_domain: Bytes,
+    pub curve_server: bool,
+    pub curve_public: Option<zmtp_proto::CurvePublicKey>,
+    pub curve_secret: Option<zmtp_proto::CurveSecretKey>,
+    pub curve_server_key: Option<zmtp_proto::CurvePublicKey>,
     pub metadata: Properties,
     pub last_endpoint: String,
 }
@@ -98,6 +102,10 @@ impl Default for SocketOptions {
             plain_username: None,
             plain_password: None,
             zap_domain: Bytes::new(),
+            curve_server: false,
+            curve_public: None,
+            curve_secret: None,
+            curve_server_key: None,
             metadata: Properties::new(),
             last_endpoint: String::new(),
         }

@@ -36,6 +36,8 @@ pub struct Socket {
     /// What only the user's side touches: a message being sent or received frame by frame,
     /// and messages received in a batch. Its lock is never contended by the I/O thread.
     local: Mutex<Local>,
+    /// Counted among the context's users (see `ContextInner::release_user`).
+    user: bool,
 }
 
 /// Messages taken from the machine per lock by socket types that receive statelessly. They
@@ -61,7 +63,16 @@ enum Direction {
 }
 
 impl Socket {
+    /// A socket the user asked for (it keeps the context's internal sockets alive).
     pub(crate) fn new(ctx: Arc<ContextInner>, socket_type: SocketType) -> Result<Self> {
+        let mut socket = Self::internal(ctx, socket_type)?;
+        socket.ctx.add_user();
+        socket.user = true;
+        Ok(socket)
+    }
+
+    /// A socket the library uses itself (the ZAP client, monitors).
+    pub(crate) fn internal(ctx: Arc<ContextInner>, socket_type: SocketType) -> Result<Self> {
         let pattern =
             patterns::new_pattern(socket_type).map_err(|e| Error::NotSupported(e.to_string()))?;
         let shared = SocketShared::new(
@@ -69,21 +80,32 @@ impl Socket {
             pattern,
             SocketOptions::default(),
             ctx.pick_io(),
+            Arc::downgrade(&ctx),
         );
         Ok(Self {
             shared,
             ctx,
             local: Mutex::new(Local::default()),
+            user: false,
         })
+    }
+
+    /// Makes every blocked and later call on this socket fail with ETERM.
+    pub(crate) fn terminate(&self) {
+        let mut state = self.shared.lock();
+        state.terminated = true;
+        state.watchers.fire_all();
+        drop(state);
+        self.shared.cond.notify_all();
     }
 
     pub(crate) fn shared(&self) -> &Arc<SocketShared> {
         &self.shared
     }
 
-    /// Another socket of the same context (for monitors).
+    /// Another socket of the same context, for the library's own use (monitors).
     pub(crate) fn sibling(&self, socket_type: SocketType) -> Result<Self> {
-        Self::new(self.ctx.clone(), socket_type)
+        Self::internal(self.ctx.clone(), socket_type)
     }
 
     /// The socket's type.
@@ -999,6 +1021,62 @@ impl Socket {
         Ok(())
     }
 
+    /// CURVE_SERVER: act as a CURVE server (needs CURVE_PUBLICKEY and CURVE_SECRETKEY).
+    pub fn set_curve_server(&self, value: bool) -> Result<()> {
+        self.update(|o| o.curve_server = value);
+        Ok(())
+    }
+
+    /// The value set with [`Socket::set_curve_server`].
+    pub fn get_curve_server(&self) -> Result<bool> {
+        Ok(self.read(|o| o.curve_server))
+    }
+
+    /// CURVE_PUBLICKEY: our long-term public key, 32 octets or 40 Z85 characters.
+    pub fn set_curve_publickey(&self, key: &[u8]) -> Result<()> {
+        let key = zmtp_proto::CurvePublicKey::try_from(key)
+            .map_err(|e| Error::invalid(format!("CURVE_PUBLICKEY: {e}")))?;
+        self.update(|o| o.curve_public = Some(key));
+        Ok(())
+    }
+
+    /// Our long-term public key, 32 octets (empty when unset).
+    pub fn get_curve_publickey(&self) -> Result<Vec<u8>> {
+        Ok(self.read(|o| {
+            o.curve_public
+                .as_ref()
+                .map(|k| k.as_bytes().to_vec())
+                .unwrap_or_default()
+        }))
+    }
+
+    /// CURVE_SECRETKEY: our long-term secret key, 32 octets or 40 Z85 characters.
+    pub fn set_curve_secretkey(&self, key: &[u8]) -> Result<()> {
+        let key = zmtp_proto::CurveSecretKey::try_from(key)
+            .map_err(|e| Error::invalid(format!("CURVE_SECRETKEY: {e}")))?;
+        self.update(|o| o.curve_secret = Some(key));
+        Ok(())
+    }
+
+    /// CURVE_SERVERKEY: the server's long-term public key, which makes this socket a CURVE
+    /// client (with CURVE_PUBLICKEY and CURVE_SECRETKEY); 32 octets or 40 Z85 characters.
+    pub fn set_curve_serverkey(&self, key: &[u8]) -> Result<()> {
+        let key = zmtp_proto::CurvePublicKey::try_from(key)
+            .map_err(|e| Error::invalid(format!("CURVE_SERVERKEY: {e}")))?;
+        self.update(|o| o.curve_server_key = Some(key));
+        Ok(())
+    }
+
+    /// The server key set with [`Socket::set_curve_serverkey`], 32 octets (empty when unset).
+    pub fn get_curve_serverkey(&self) -> Result<Vec<u8>> {
+        Ok(self.read(|o| {
+            o.curve_server_key
+                .as_ref()
+                .map(|k| k.as_bytes().to_vec())
+                .unwrap_or_default()
+        }))
+    }
+
     /// LAST_ENDPOINT: the endpoint of the last bind (resolved: a wildcard port shows the port
     /// chosen) or connect.
     pub fn get_last_endpoint(&self) -> Result<String> {
@@ -1047,6 +1125,9 @@ impl Drop for Socket {
         self.shared
             .io
             .submit(IoCommand::CloseSocket(self.shared.clone()));
+        if self.user {
+            self.ctx.release_user();
+        }
     }
 }
 
@@ -1096,7 +1177,24 @@ pub(crate) fn session_config(socket: &SocketShared) -> SessionConfig {
     let o = &state.options;
     let mut config = SessionConfig::new(socket.socket_type);
     config.routing_id = o.routing_id.clone();
-    config.mechanism = if o.plain_server {
+    config.mechanism = if o.curve_server
+        && let (Some(public), Some(secret)) = (&o.curve_public, &o.curve_secret)
+    {
+        config.rng_seed = crate::random::seed();
+        MechanismConfig::CurveServer {
+            public: *public,
+            secret: secret.clone(),
+        }
+    } else if let (Some(server_public), Some(public), Some(secret)) =
+        (&o.curve_server_key, &o.curve_public, &o.curve_secret)
+    {
+        config.rng_seed = crate::random::seed();
+        MechanismConfig::CurveClient {
+            server_public: *server_public,
+            public: *public,
+            secret: secret.clone(),
+        }
+    } else if o.plain_server {
         MechanismConfig::PlainServer
     } else if let Some(username) = &o.plain_username {
         MechanismConfig::PlainClient {
@@ -1106,6 +1204,8 @@ pub(crate) fn session_config(socket: &SocketShared) -> SessionConfig {
     } else {
         MechanismConfig::Null
     };
+    // NULL asks ZAP only when a domain is set, as libzmq 4.3 (PLAIN and CURVE servers always).
+    config.authenticate = !o.zap_domain.is_empty();
     config.max_msg_size = u64::try_from(o.maxmsgsize).ok();
     config.handshake_timeout = positive_millis(o.handshake_ivl);
     config.heartbeat_interval = positive_millis(o.heartbeat_ivl);

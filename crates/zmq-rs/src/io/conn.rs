@@ -16,11 +16,12 @@ use bytes::BytesMut;
 use mio::{Interest, Token};
 use patterns::{AttachInfo, PeerId, PeerInfo};
 use transports::Stream;
-use zmtp_proto::{AuthResult, HandshakeFailure, Session, SessionEvent, Traffic, TxBuf};
+use zmtp_proto::{HandshakeFailure, Session, SessionEvent, Traffic, TxBuf};
 
 use super::{ConnRef, Entity, IoLoop, Origin, TimerKey};
 use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, run_effects};
 use crate::monitor::SocketEvent;
+use crate::zap::Decision;
 
 /// Bytes asked of the kernel per read, at most.
 const READ_CHUNK: usize = 64 * 1024;
@@ -460,9 +461,16 @@ impl Conn {
                         break;
                     }
                     Ok(Some(SessionEvent::Authenticate(request))) => {
-                        // Without a ZAP handler libzmq 4.3 accepts every peer.
-                        let user_id = request.username.clone().unwrap_or_default();
-                        session.handle_auth(now, AuthResult::Allow { user_id });
+                        let decision = crate::zap::authenticate(
+                            &self.socket,
+                            &request,
+                            &self.socket.io,
+                            me,
+                            self.peer_address.as_deref(),
+                        );
+                        if let Decision::Now(result) = decision {
+                            session.handle_auth(now, result);
+                        }
                         progressed = true;
                     }
                     Ok(None) => break,

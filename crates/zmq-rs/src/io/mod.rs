@@ -54,6 +54,8 @@ pub(crate) enum IoCommand {
     ResumeRead(ConnRef),
     /// The pattern dropped this connection's peer: close it.
     Close(ConnRef),
+    /// The ZAP handler answered this connection's authentication request.
+    AuthReply(ConnRef, zmtp_proto::AuthResult),
     /// Accept connections for a socket.
     Listen(Box<ListenRequest>),
     /// Keep a socket connected to an endpoint (reconnecting as configured).
@@ -316,6 +318,14 @@ impl IoLoop {
         match command {
             IoCommand::Flush(conn) | IoCommand::ResumeRead(conn) => {
                 if self.conn_mut(conn).is_some() {
+                    self.service_conn(conn.token);
+                }
+            }
+            IoCommand::AuthReply(conn, result) => {
+                if let Some(c) = self.conn_mut(conn)
+                    && let Some(session) = c.session.as_mut()
+                {
+                    session.handle_auth(crate::clock::now(), result);
                     self.service_conn(conn.token);
                 }
             }
