@@ -264,3 +264,126 @@ fn slow_subscriber_over_resets_keeps_order_and_is_never_left_stuck() {
         );
     });
 }
+
+#[test]
+fn conflating_subscriber_reads_only_fresh_messages_never_older_ones() {
+    for_each_seed("conflating_subscriber_reads_only_fresh_messages", |seed| {
+        let mut sim = Sim::new(seed);
+        let publisher = sim.add_node(NodeConfig::new(SocketType::Pub));
+        let sub = sim.add_node(
+            NodeConfig::new(SocketType::Sub)
+                .option(PatternOption::Conflate(true))
+                .option(PatternOption::Subscribe(Bytes::new()))
+                .recv(RecvPolicy::Every {
+                    interval: Duration::from_millis(10),
+                    batch: 1,
+                }),
+        );
+        let config = random_link(sim.rng(), 2);
+        sim.connect(sub, publisher, config);
+        sim.run_until_idle();
+        let mut sent = 0u64;
+        let mut last = None;
+        let mut reads = 0;
+        for _ in 0..500 {
+            sim.send(publisher, tagged(b"", 0, sent, PAYLOAD))
+                .expect("PUB never blocks");
+            sent += 1;
+            sim.run_for(Duration::from_millis(1));
+            for d in sim.take_inbox(sub) {
+                let seq = tag_of(&d.msg, 0).1;
+                assert!(
+                    last < Some(seq),
+                    "conflation went back: {seq} after {last:?}"
+                );
+                // One message a millisecond, at most 2 ms on the way, read within 1 ms.
+                assert!(seq + 5 >= sent, "read {seq} when {sent} were sent: stale");
+                last = Some(seq);
+                reads += 1;
+            }
+            assert!(
+                sim.queued(sub).1 <= 1,
+                "a conflating queue holds one message"
+            );
+        }
+        assert!(reads >= 45, "the reader read {reads} times");
+    });
+}
+
+#[test]
+fn router_mandatory_blocks_only_the_full_peer_and_refuses_unknown_ids() {
+    for_each_seed("router_mandatory_blocks_only_the_full_peer", |seed| {
+        let mut sim = Sim::new(seed);
+        let router = sim.add_node(
+            NodeConfig::new(SocketType::Router)
+                .option(PatternOption::RouterMandatory(true))
+                .option(PatternOption::SndHwm(SNDHWM))
+                .tx_batch(TX_BATCH),
+        );
+        let dealer = |id: &'static [u8], recv| {
+            NodeConfig::new(SocketType::Dealer)
+                .routing_id(id)
+                .option(PatternOption::RcvHwm(RCVHWM))
+                .recv(recv)
+        };
+        let slow = sim.add_node(dealer(b"slow", slow_reader()));
+        let fast = sim.add_node(dealer(b"fast", RecvPolicy::Eager));
+        for node in [slow, fast] {
+            let config = link(&mut sim);
+            sim.connect(node, router, config);
+        }
+        sim.run_until_idle();
+        let to = |id: &'static [u8], seq| {
+            let mut msg = tagged(b"", 0, seq, PAYLOAD);
+            msg.push_front(Bytes::from_static(id));
+            msg
+        };
+        let unknown = sim
+            .send(router, to(b"nobody", 0))
+            .expect_err("no such peer");
+        assert_eq!(unknown.kind, SendErrorKind::HostUnreachable);
+        let (mut slow_sent, mut fast_sent, mut blocked, mut fast_got) = (0u64, 0u64, 0, 0u64);
+        for _ in 0..300 {
+            for _ in 0..3 {
+                match sim.send(router, to(b"slow", slow_sent)) {
+                    Ok(()) => slow_sent += 1,
+                    Err(e) => {
+                        assert_eq!(e.kind, SendErrorKind::WouldBlock);
+                        blocked += 1;
+                    }
+                }
+                sim.send(router, to(b"fast", fast_sent))
+                    .expect("the fast peer is never full");
+                fast_sent += 1;
+            }
+            sim.run_for(Duration::from_millis(1));
+            for d in sim.take_inbox(fast) {
+                assert_eq!(
+                    tag_of(&d.msg, 0).1,
+                    fast_got,
+                    "fast peer: in order, none lost"
+                );
+                fast_got += 1;
+            }
+            for node in [router, slow, fast] {
+                check_bounded(&sim, node);
+            }
+        }
+        assert!(blocked > 100, "the slow peer blocked {blocked} times");
+        sim.run_until_idle();
+        fast_got += sim.take_inbox(fast).len() as u64;
+        assert_eq!(fast_got, fast_sent);
+        // Nothing the router accepted for the slow peer is lost.
+        let slow_got: Vec<u64> = sim
+            .take_inbox(slow)
+            .iter()
+            .map(|d| tag_of(&d.msg, 0).1)
+            .collect();
+        let mut all = slow_got;
+        while (all.len() as u64) < slow_sent {
+            sim.run_for(Duration::from_millis(10));
+            all.extend(sim.take_inbox(slow).iter().map(|d| tag_of(&d.msg, 0).1));
+        }
+        assert_eq!(all, (0..slow_sent).collect::<Vec<_>>());
+    });
+}

@@ -30,7 +30,7 @@ fn rfc31_pair_binds_one_peer_at_a_time_over_flaky_links() {
             sim.connect(c, hub, config);
         }
         let mut seq = [0u64; 3];
-        let end = sim.now() + Duration::from_millis(1500);
+        let end = sim.now() + Duration::from_millis(1000);
         while sim.now() < end {
             for (i, &node) in [hub, clients[0], clients[1]].iter().enumerate() {
                 if sim.rng().chance(1, 2)

@@ -198,7 +198,7 @@ fn rfc29_sub_receives_exactly_the_matching_messages_published_after_its_subscrip
 fn rfc29_over_resets_sub_gets_only_what_is_owed_and_resubscribes_after_reconnect() {
     for_each_seed("rfc29_over_resets_sub_gets_only_what_is_owed", |seed| {
         let mut w = world(seed, 3, true);
-        w.run(Duration::from_millis(1200));
+        w.run(Duration::from_millis(800));
         for link in w.sim.links() {
             w.sim.set_faults(link, None);
             w.sim.heal(link);

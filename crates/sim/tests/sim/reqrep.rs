@@ -139,7 +139,7 @@ fn rfc28_req_never_has_two_requests_outstanding_over_flaky_links() {
         |seed| {
             let mut w = world(seed, 4, 2, true, NodeConfig::new(SocketType::Req));
             let mut apps: Vec<Client> = (0..w.clients.len()).map(|_| Client::default()).collect();
-            let end = w.sim.now() + Duration::from_millis(1500);
+            let end = w.sim.now() + Duration::from_millis(1000);
             while w.sim.now() < end {
                 for (i, app) in apps.iter_mut().enumerate() {
                     drive_client(&mut w.sim, w.clients[i], i as u64, app);

@@ -125,7 +125,7 @@ fn router_replies_reach_the_client_that_asked_over_flaky_links() {
         "router_replies_reach_the_client_that_asked_over_flaky_links",
         |seed| {
             let mut w = world(seed, true);
-            let end = w.sim.now() + Duration::from_millis(1200);
+            let end = w.sim.now() + Duration::from_millis(800);
             while w.sim.now() < end {
                 w.tick();
             }
@@ -143,7 +143,7 @@ fn connecting_router_replies_reach_the_client_that_asked_over_flaky_links() {
         "connecting_router_replies_reach_the_client_that_asked",
         |seed| {
             let mut w = world_with(seed, true, true);
-            let end = w.sim.now() + Duration::from_millis(1200);
+            let end = w.sim.now() + Duration::from_millis(800);
             while w.sim.now() < end {
                 w.tick();
             }
@@ -249,7 +249,7 @@ fn server_replies_by_routing_id_reach_the_client_that_asked_over_flaky_links() {
         }
         let mut sent = [0u64; 4];
         let mut replies = vec![BTreeSet::new(); 4];
-        let end = sim.now() + Duration::from_millis(1000);
+        let end = sim.now() + Duration::from_millis(700);
         while sim.now() < end {
             for (i, &c) in clients.iter().enumerate() {
                 if sim.rng().chance(1, 3) && sim.send(c, tagged(b"", i as u64, sent[i], 0)).is_ok()
