@@ -3,14 +3,17 @@
 //! only, and keep serving a fast one. In both cases memory stays bounded: each machine
 //! queue by its HWM, each driver buffer by the transmit batch and the link window.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bytes::Bytes;
 use patterns::{PatternOption, SendErrorKind};
-use sim::{LinkConfig, NodeConfig, NodeId, RecvPolicy, Sim, for_each_seed};
-use zmtp_proto::SocketType;
+use sim::{
+    CloseCause, ConnId, LinkConfig, NodeConfig, NodeId, RecvPolicy, Sim, TraceEvent, for_each_seed,
+};
+use zmtp_proto::{SessionError, SocketType};
 
-use crate::support::{random_link, tag_of, tagged};
+use crate::support::{flaky, message, random_link, tag_of, tagged};
 
 const SNDHWM: usize = 20;
 const RCVHWM: usize = 15;
@@ -220,7 +223,7 @@ fn slow_subscriber_over_resets_keeps_order_and_is_never_left_stuck() {
                     batch: 2,
                 }),
         );
-        let config = link(&mut sim).faults(crate::support::flaky());
+        let config = link(&mut sim).faults(flaky());
         let link = sim.connect(sub, publisher, config);
         let mut sent = 0u64;
         let mut got: Vec<u64> = Vec::new();
@@ -386,4 +389,86 @@ fn router_mandatory_blocks_only_the_full_peer_and_refuses_unknown_ids() {
         }
         assert_eq!(all, (0..slow_sent).collect::<Vec<_>>());
     });
+}
+
+/// A reader that stops reading fills its queue; its driver then stops reading the
+/// connection, PINGs included, so a writer with heartbeats gives up on the connection after
+/// its heartbeat timeout and reconnects, again and again while the reader stalls. libzmq
+/// does the same (its engine stops reading at the HWM too). Messages already written to a
+/// connection the writer gave up on are lost.
+///
+/// It also shows an ordering subtlety of a binding PULL: each reconnect gives it a new pipe,
+/// and the messages still queued in the old (detached) pipe are fair-queued with the new
+/// pipe's, so the reader sees a newer message of the same pusher before older ones. Order
+/// holds per connection only — as in libzmq, which reads a terminated pipe until its
+/// delimiter, in turn with the others.
+#[test]
+fn a_stalled_reader_trips_the_writers_heartbeat_timeout_as_in_libzmq() {
+    let mut sim = Sim::new(12);
+    sim.enable_trace();
+    let ms = Duration::from_millis;
+    let push = sim.add_node(
+        NodeConfig::new(SocketType::Push)
+            .option(PatternOption::SndHwm(SNDHWM))
+            .heartbeat(ms(30), ms(100)),
+    );
+    let pull =
+        sim.add_node(NodeConfig::new(SocketType::Pull).option(PatternOption::RcvHwm(RCVHWM)));
+    let config = link(&mut sim);
+    sim.connect(push, pull, config);
+    let mut sent = 0;
+    for _ in 0..500 {
+        if sim.send(push, tagged(b"", 0, sent, PAYLOAD)).is_ok() {
+            sent += 1;
+        }
+        sim.run_for(ms(1));
+    }
+    let mut trace = sim.take_trace();
+    let timeouts = trace
+        .iter()
+        .filter(|t| {
+            matches!(
+                &t.event,
+                TraceEvent::Closed {
+                    node,
+                    cause: CloseCause::Session(SessionError::HeartbeatTimedOut),
+                    ..
+                } if *node == push
+            )
+        })
+        .count();
+    assert!(timeouts >= 2, "the writer timed out {timeouts} times");
+    // The reader comes back: it gets an in-order subsequence of what was accepted.
+    let mut got = Vec::new();
+    for _ in 0..2000 {
+        match sim.recv(pull) {
+            Ok(msg) => got.push(tag_of(&msg, 0).1),
+            Err(_) => sim.run_for(ms(1)),
+        }
+    }
+    trace.extend(sim.take_trace());
+    let arrivals: BTreeMap<u64, ConnId> = trace
+        .iter()
+        .filter_map(|t| match &t.event {
+            TraceEvent::TrafficIn { conn, traffic, .. } => {
+                Some((tag_of(message(traffic)?, 0).1, *conn))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut last: BTreeMap<ConnId, u64> = Default::default();
+    let mut interleaved = false;
+    for w in got.windows(2) {
+        interleaved |= w[0] > w[1];
+    }
+    for seq in &got {
+        let conn = arrivals[seq];
+        if let Some(prev) = last.insert(conn, *seq) {
+            assert!(prev < *seq, "{seq} after {prev} on {conn}");
+        }
+    }
+    assert!(interleaved, "old and new pipes interleave (see above)");
+    let unique: BTreeSet<u64> = got.iter().copied().collect();
+    assert_eq!(unique.len(), got.len(), "nothing twice");
+    assert!((got.len() as u64) < sent, "messages in flight were lost");
 }

@@ -5,7 +5,11 @@
 //!
 //! 1. **at most once**: no message is received twice, and every message received was sent;
 //! 2. **in order per pair**: what a puller receives from one pusher arrives in the order it
-//!    was sent;
+//!    was sent. In general order holds per connection only (a binding PULL gets a new pipe
+//!    per connection and fair-queues what is left in the old one with the new one's, see
+//!    `hwm::a_stalled_reader_trips_the_writers_heartbeat_timeout_as_in_libzmq`); here it
+//!    holds per pair because binding pullers read eagerly (their old pipe is empty when a
+//!    connection breaks) and slow pullers connect (one pipe, kept);
 //! 3. **nothing lost while connected**: a message is lost only if the transport connection
 //!    it was written to broke (was reset, or went silent and a heartbeat gave up on it) — every message handed to a connection that stayed
 //!    up is received; a message never handed to a connection is lost only if its pusher
