@@ -52,6 +52,22 @@
 //! assert_eq!(sim.take_inbox(pull)[0].msg, Msg::single(&b"hello"[..]));
 //! ```
 //!
+//! ## What is modelled, and what is not
+//!
+//! * Connection set-up is a SYN and a SYN-ACK on the link (each a chunk with its own
+//!   latency); an attempt that gets no answer fails after the node's connect timeout.
+//! * A reset is seen by both ends at the same instant; a blackhole is seen by neither (only
+//!   heartbeats, or a connect timeout, find it). A closing end sends what its session still
+//!   has (an ERROR command) and a FIN; the other end reads everything before the FIN.
+//! * The window counts bytes in flight plus bytes the receiving driver has not read; the
+//!   driver reads only when its session needs bytes and the machine has room, as libzmq's
+//!   engine does, so memory is bounded by the HWMs, the transmit batch and the window.
+//! * Idle ([`Sim::is_idle`]) means nothing in flight and nothing that will happen on its own
+//!   except periodic timers (heartbeats, reconnects to a link that refuses them).
+//! * CURVE sessions get a fresh seed per connection from the node's own generator.
+//! * Not modelled: bandwidth (only latency), packet loss inside a live connection (TCP hides
+//!   it), ZMTP 3.0 peers, ZAP (the driver accepts every peer, as libzmq without a handler).
+//!
 //! ## Seeds
 //!
 //! Tests run each scenario over [`seeds()`]: `SIM_SEEDS` sets how many (default
