@@ -51,6 +51,9 @@ impl std::fmt::Debug for SocketShared {
 #[derive(Debug, Default)]
 pub(crate) struct Waiting {
     count: AtomicUsize,
+    /// Readiness handles: someone outside may wait on the socket at any time, so peers
+    /// always hand over at once.
+    always: AtomicUsize,
     /// A peer already handed traffic over and woke the waiters; until they look again,
     /// further traffic can wait for them to pull it (one wake-up per wait, not per message).
     woken: AtomicBool,
@@ -60,7 +63,17 @@ impl Waiting {
     /// Whether a peer that just queued traffic should hand it over now: true for the first
     /// such peer while someone waits; later ones leave it for the woken waiter to pull.
     pub fn claim_wake(&self) -> bool {
-        self.count.load(Ordering::SeqCst) > 0 && !self.woken.swap(true, Ordering::SeqCst)
+        self.always.load(Ordering::SeqCst) > 0
+            || (self.count.load(Ordering::SeqCst) > 0 && !self.woken.swap(true, Ordering::SeqCst))
+    }
+
+    /// A readiness handle appeared (`true`) or went away (`false`).
+    pub fn set_always(&self, on: bool) {
+        if on {
+            self.always.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.always.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 
     /// Called by a waiter before it looks for traffic: wake it again if needed.
@@ -114,6 +127,8 @@ pub(crate) struct PeerSlot {
     /// For the pipe of a `connect`, the connecter that owns it (0 otherwise): reconnections
     /// find their pipe by this, never by a slot number alone that may have been reused.
     pub owner: u64,
+    /// Where the peer is: the endpoint, and the peer's address once known.
+    pub label: Arc<str>,
 }
 
 /// Where a peer's traffic goes.

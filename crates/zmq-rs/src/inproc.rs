@@ -226,12 +226,14 @@ pub(crate) fn complete_link(
     // The binder's side of the pipe.
     let binder_peer = {
         let mut state = binder.lock();
+        let label: Arc<str> = Arc::from(state.options.last_endpoint.as_str());
         let entry = state.peers.vacant_entry();
         let peer = PeerId(entry.key());
         entry.insert(crate::core::PeerSlot {
             link: PeerLink::InprocPending,
             tx_scheduled: false,
             owner: 0,
+            label,
         });
         state.pattern.handle_peer_attached(
             now,

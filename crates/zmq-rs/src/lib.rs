@@ -52,12 +52,12 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use message::Message;
 pub use monitor::{EVENT_ALL, Monitor, MonitorEvent, SocketEvent};
-pub use poll::{POLLERR, POLLIN, POLLOUT, PollItem, poll};
+pub use poll::{POLLERR, POLLIN, POLLOUT, PollItem, ReadinessFd, poll};
 pub use proxy::{ProxySideStats, proxy, proxy_steerable};
 pub use security::{
     Authenticator, CurveKeyPair, curve_keypair, curve_public, z85_decode, z85_encode,
 };
-pub use socket::{DONTWAIT, SNDMORE, Socket};
+pub use socket::{DONTWAIT, PeerStatistics, SNDMORE, Socket};
 pub use zmtp_proto::SocketType;
 
 /// The building blocks, for runtimes of your own.

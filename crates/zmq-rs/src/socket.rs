@@ -56,6 +56,29 @@ struct Local {
     rx_batch: VecDeque<Msg>,
 }
 
+/// One peer's counters, from [`Socket::peer_stats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerStatistics {
+    /// The endpoint the peer came through (and, for tcp, its address after a space).
+    pub endpoint: String,
+    /// The peer's routing id, for socket types that have one (ROUTER, SERVER, ...).
+    pub routing_id: Option<Vec<u8>>,
+    /// Whether a connection is up (a connecting socket keeps a peer while it reconnects).
+    pub connected: bool,
+    /// Messages waiting to go to the peer.
+    pub queued_out: usize,
+    /// Messages from the peer waiting to be received.
+    pub queued_in: usize,
+    /// Messages handed to the peer's connection so far.
+    pub msgs_out: u64,
+    /// Messages received from the peer so far.
+    pub msgs_in: u64,
+    /// Payload octets handed to the peer's connection so far.
+    pub bytes_out: u64,
+    /// Payload octets received from the peer so far.
+    pub bytes_in: u64,
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Direction {
     Send,
@@ -243,12 +266,14 @@ impl Socket {
         owner: u64,
         effects: &mut Vec<Effect>,
     ) -> PeerId {
+        let label: Arc<str> = Arc::from(state.options.last_endpoint.as_str());
         let entry = state.peers.vacant_entry();
         let peer = PeerId(entry.key());
         entry.insert(PeerSlot {
             link,
             tx_scheduled: false,
             owner,
+            label,
         });
         let connect_routing_id = state.options.connect_routing_id.take();
         state.pattern.handle_peer_attached(
@@ -479,7 +504,7 @@ impl Socket {
             let now = state.recent_now;
             match state.pattern.recv(now) {
                 Ok(msg) => {
-                    if state.pattern.recv_is_stateless() {
+                    if state.pattern.recv_is_stateless() && !state.watchers.has_handles() {
                         while batch.len() < RECV_BATCH {
                             match state.pattern.recv(now) {
                                 Ok(more) => batch.push_back(more),
@@ -1075,6 +1100,32 @@ impl Socket {
                 .map(|k| k.as_bytes().to_vec())
                 .unwrap_or_default()
         }))
+    }
+
+    /// Counters for every peer of this socket: where each is, what is queued for and from
+    /// it, and how much traffic went each way (libzmq has this only as a draft). Use it to
+    /// see where a pipeline backs up.
+    pub fn peer_stats(&self) -> Vec<PeerStatistics> {
+        let state = self.shared.lock();
+        state
+            .peers
+            .iter()
+            .filter_map(|(key, slot)| {
+                let peer = PeerId(key);
+                let stats = state.pattern.peer_stats(peer)?;
+                Some(PeerStatistics {
+                    endpoint: slot.label.to_string(),
+                    routing_id: state.pattern.routing_id_of(peer).map(|id| id.to_vec()),
+                    connected: matches!(slot.link, PeerLink::Conn(Some(_)) | PeerLink::Inproc(..)),
+                    queued_out: stats.queued_out,
+                    queued_in: stats.queued_in,
+                    msgs_out: stats.msgs_out,
+                    msgs_in: stats.msgs_in,
+                    bytes_out: stats.bytes_out,
+                    bytes_in: stats.bytes_in,
+                })
+            })
+            .collect()
     }
 
     /// LAST_ENDPOINT: the endpoint of the last bind (resolved: a wildcard port shows the port

@@ -564,16 +564,17 @@ impl Conn {
         let peer = match existing {
             Some(peer) => peer,
             None => {
-                let entry = state.peers.vacant_entry();
-                let peer = PeerId(entry.key());
                 let owner = match self.origin {
                     Origin::Connected { owner, .. } => owner,
                     Origin::Accepted => 0,
                 };
+                let entry = state.peers.vacant_entry();
+                let peer = PeerId(entry.key());
                 entry.insert(PeerSlot {
                     link: PeerLink::Conn(None),
                     tx_scheduled: false,
                     owner,
+                    label: self.label(),
                 });
                 let connect_routing_id = match self.origin {
                     Origin::Connected { .. } => state.options.connect_routing_id.take(),
@@ -593,6 +594,7 @@ impl Conn {
         if let Some(slot) = state.peers.get_mut(peer.0) {
             slot.link = PeerLink::Conn(Some(me));
             slot.tx_scheduled = true;
+            slot.label = self.label();
         }
         self.peer = Some(peer);
         self.ready = true;
@@ -606,6 +608,14 @@ impl Conn {
         }
         self.socket.after_change(&mut state, effects);
         Ok(())
+    }
+
+    /// The endpoint, and the peer's address after a space when known.
+    fn label(&self) -> Arc<str> {
+        match &self.peer_address {
+            Some(address) => Arc::from(format!("{} {address}", self.endpoint)),
+            None => self.endpoint.clone(),
+        }
     }
 
     /// The file descriptor, as monitor events report it.
