@@ -16,7 +16,7 @@ use patterns::{AttachError, PatternOption};
 use sim::{CloseCause, LinkConfig, NodeConfig, NodeId, RecvPolicy, Sim, TraceEvent, for_each_seed};
 use zmtp_proto::{Msg, SocketType};
 
-use crate::support::{failures, flaky, random_link, tag_of, tagged};
+use crate::support::{failures, flaky, flaky_half_open, random_link, tag_of, tagged};
 
 struct World {
     sim: Sim,
@@ -35,18 +35,31 @@ fn own_id(i: usize) -> Option<Bytes> {
 }
 
 fn world(seed: u64, faulty: bool) -> World {
-    world_with(seed, faulty, false)
+    world_with(seed, faulty, false, false)
 }
 
 /// With `router_connects`, the ROUTER connects to bound DEALERs (its pipes then outlive the
-/// connections, and are identified again at each handshake).
-fn world_with(seed: u64, faulty: bool, router_connects: bool) -> World {
+/// connections, and are identified again at each handshake). With `half_open`, failures may
+/// be silent, everyone sends heartbeats, and the ROUTER hands a routing id over to the newest
+/// connection (ROUTER_HANDOVER), since a client may be back before its old connection is
+/// found dead.
+fn world_with(seed: u64, faulty: bool, router_connects: bool, half_open: bool) -> World {
     let mut sim = Sim::new(seed);
     sim.enable_trace();
-    let server = sim.add_node(NodeConfig::new(SocketType::Router));
+    let heartbeat = |config: NodeConfig| {
+        if half_open {
+            config.heartbeat(Duration::from_millis(30), Duration::from_millis(100))
+        } else {
+            config
+        }
+    };
+    let server = sim.add_node(
+        heartbeat(NodeConfig::new(SocketType::Router))
+            .option(PatternOption::RouterHandover(half_open)),
+    );
     let clients: Vec<NodeId> = (0..4)
         .map(|i| {
-            let mut config = NodeConfig::new(SocketType::Dealer).recv(RecvPolicy::Eager);
+            let mut config = heartbeat(NodeConfig::new(SocketType::Dealer)).recv(RecvPolicy::Eager);
             if let Some(id) = own_id(i) {
                 config = config.routing_id(id);
             }
@@ -56,7 +69,11 @@ fn world_with(seed: u64, faulty: bool, router_connects: bool) -> World {
     for &c in &clients {
         let mut config = random_link(sim.rng(), 3);
         if faulty {
-            config = config.faults(flaky());
+            config = config.faults(if half_open {
+                flaky_half_open()
+            } else {
+                flaky()
+            });
         }
         if router_connects {
             sim.connect(server, c, config);
@@ -142,7 +159,7 @@ fn connecting_router_replies_reach_the_client_that_asked_over_flaky_links() {
     for_each_seed(
         "connecting_router_replies_reach_the_client_that_asked",
         |seed| {
-            let mut w = world_with(seed, true, true);
+            let mut w = world_with(seed, true, true, false);
             let end = w.sim.now() + Duration::from_millis(800);
             while w.sim.now() < end {
                 w.tick();
@@ -151,6 +168,24 @@ fn connecting_router_replies_reach_the_client_that_asked_over_flaky_links() {
             assert!(failures(&trace) > 0, "no faults happened");
             let answered: usize = w.replies.iter().map(BTreeSet::len).sum();
             assert!(answered > 300, "only {answered} replies");
+        },
+    );
+}
+
+#[test]
+fn router_with_handover_routes_replies_right_over_half_open_connections() {
+    for_each_seed(
+        "router_with_handover_routes_replies_right_over_half_open",
+        |seed| {
+            let mut w = world_with(seed, true, false, true);
+            let end = w.sim.now() + Duration::from_millis(800);
+            while w.sim.now() < end {
+                w.tick();
+            }
+            let trace = w.sim.take_trace();
+            assert!(failures(&trace) > 0, "no faults happened");
+            let answered: usize = w.replies.iter().map(BTreeSet::len).sum();
+            assert!(answered > 200, "only {answered} replies");
         },
     );
 }
