@@ -4,7 +4,8 @@
 //! cargo xtask ci                          # what .ci/run does: fmt, clippy, tests, fuzz build
 //! cargo xtask fuzz [TARGET] [--secs N]    # run one fuzz target (or all) for N seconds each
 //! cargo xtask fuzz --build-only           # just build the fuzz targets
-//! cargo xtask bench [--baseline NAME]     # criterion benches, then the libzmq comparison
+//! cargo xtask bench [--quick] [--no-criterion] [--baseline NAME]
+//!                                         # criterion benches, then the libzmq comparison
 //! cargo xtask sim [--seeds N | --seed S]  # the deterministic network simulation, many seeds
 //! ```
 
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <ci | fuzz [TARGET] [--secs N] [--build-only] | \
-                 bench [--baseline NAME] | sim [--seeds N | --seed S]>"
+                 bench [--quick] [--no-criterion] [--baseline NAME] | sim [--seeds N | --seed S]>"
             );
             return ExitCode::from(2);
         }
@@ -131,20 +132,68 @@ fn fuzz(args: &[String]) -> Result {
     Ok(())
 }
 
+/// Criterion benches of the pieces, then the side-by-side run against libzmq with the bench
+/// harness in `../shared/bench` (or `$ZMQRS_BENCH_DIR`), then a table and a plot in
+/// `target/bench/`.
 fn bench(args: &[String]) -> Result {
-    let mut cmd = Command::new("cargo");
-    cmd.args(["bench", "--workspace"]).current_dir(root());
-    if let Some(i) = args.iter().position(|a| a == "--baseline") {
-        let name = args.get(i + 1).ok_or("--baseline needs a name")?;
-        cmd.args(["--", "--save-baseline", name]);
+    let quick = args.iter().any(|a| a == "--quick");
+    if !args.iter().any(|a| a == "--no-criterion") {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["bench", "--workspace"]).current_dir(root());
+        if let Some(i) = args.iter().position(|a| a == "--baseline") {
+            let name = args.get(i + 1).ok_or("--baseline needs a name")?;
+            cmd.args(["--", "--save-baseline", name]);
+        }
+        run(&mut cmd)?;
     }
+    let harness = std::env::var_os("ZMQRS_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/bench"));
+    if !harness.join("run_bench.py").exists() {
+        return Err(format!(
+            "no bench harness at {} (set ZMQRS_BENCH_DIR)",
+            harness.display()
+        ));
+    }
+    let has_libzmq = Command::new("pkg-config")
+        .args(["--exists", "libzmq"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_libzmq {
+        run(Command::new("apt-get").args(["install", "-y", "libzmq3-dev", "pkg-config"]))?;
+    }
+    let out = root().join("target/bench");
+    let peers = out.join("libzmq-peers");
+    run(Command::new("make")
+        .arg("-C")
+        .arg(harness.join("c"))
+        .arg(format!("OUT={}", peers.display())))?;
+    run(Command::new("cargo")
+        .args(["build", "--release", "-p", "zmq-rs", "--examples"])
+        .current_dir(root()))?;
+    let ours = root().join("target/release/examples");
+    let json = out.join("compare.json");
+    let tests = "tcp-thr-64,tcp-thr-1024,tcp-thr-65536,ipc-thr-64,inproc-thr-64,tcp-lat-64,ipc-lat-64,inproc-lat-64";
+    let mut cmd = Command::new(harness.join("run_bench.py"));
+    cmd.arg("--impl")
+        .arg(format!("libzmq={}", peers.display()))
+        .arg("--impl")
+        .arg(format!("ours={}", ours.display()))
+        .args(["--pairs", "libzmq:libzmq,ours:ours,ours:libzmq,libzmq:ours"])
+        .args(["--tests", tests])
+        .args(["--runs", if quick { "3" } else { "7" }])
+        .args(["--scale", if quick { "0.3" } else { "1" }])
+        .arg("--out")
+        .arg(&json);
     run(&mut cmd)?;
-    let script = root().join("scripts/compare-libzmq.sh");
-    if script.exists() {
-        run(Command::new(script).current_dir(root()))?;
-    } else {
-        eprintln!("(no scripts/compare-libzmq.sh yet: skipping the side-by-side run)");
-    }
+    run(Command::new(root().join("scripts/bench_report.py"))
+        .arg(&json)
+        .arg(&out))?;
+    eprintln!(
+        "wrote {} and {}",
+        out.join("table.md").display(),
+        out.join("ratios.svg").display()
+    );
     Ok(())
 }
 
