@@ -6,6 +6,8 @@
 //! they can misbehave in ways no library peer would. Every receive has a timeout: a test that
 //! goes wrong fails, it does not hang.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
@@ -13,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zmq_rs::{Context, Socket, SocketType};
+use common::{Transport, endpoint_for};
+use zmq_rs::{Context, DONTWAIT, Error, Socket, SocketType};
 
 // ---- helpers ---------------------------------------------------------------------------
 
@@ -47,6 +50,16 @@ fn addr_of(endpoint: &str) -> SocketAddr {
         .strip_prefix("tcp://")
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("not a tcp endpoint: {endpoint}"))
+}
+
+/// Binds with a few retries: a port just released may still be busy for a moment (the old
+/// socket is closed asynchronously by its I/O thread).
+fn bind_retrying(mut bind: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !bind() {
+        assert!(Instant::now() < deadline, "{what}: the port stayed busy");
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// A ZMTP 3.1 greeting for the NULL mechanism (RFC 23 "Formal Grammar").
@@ -500,9 +513,9 @@ fn fill_until_blocked(push: &Socket, size: usize) -> usize {
     loop {
         let mut msg = body.clone();
         msg[..4].copy_from_slice(&(sent as u32).to_be_bytes());
-        match push.send(msg, zmq_rs::DONTWAIT) {
+        match push.send(msg, DONTWAIT) {
             Ok(()) => sent += 1,
-            Err(zmq_rs::Error::WouldBlock) => {
+            Err(Error::WouldBlock) => {
                 let mut items = [push.as_poll_item(zmq_rs::POLLOUT)];
                 if zmq_rs::poll(&mut items, 300).expect("poll") == 0 {
                     return sent;
@@ -548,8 +561,8 @@ fn slow_consumer_holds_push_to_its_high_water_marks_rfc30() {
         "{queued} messages queued for a PULL that does not read (bound {bound})"
     );
     assert!(matches!(
-        push.send(vec![0; SIZE], zmq_rs::DONTWAIT),
-        Err(zmq_rs::Error::WouldBlock)
+        push.send(vec![0; SIZE], DONTWAIT),
+        Err(Error::WouldBlock)
     ));
     for i in 0..queued {
         let msg = pull
@@ -557,7 +570,7 @@ fn slow_consumer_holds_push_to_its_high_water_marks_rfc30() {
             .unwrap_or_else(|e| panic!("message {i} of {queued}: {e}"));
         assert_eq!(msg[..4], (i as u32).to_be_bytes(), "message {i}");
     }
-    assert!(pull.recv_bytes(zmq_rs::DONTWAIT).is_err());
+    assert!(pull.recv_bytes(DONTWAIT).is_err());
 }
 
 /// Receives every message a SUB has queued (each starting with a sequence number).
@@ -610,7 +623,7 @@ fn pub_never_blocks_on_a_slow_subscriber_and_holds_to_its_high_water_marks_rfc29
     for i in 0..100_000u32 {
         body[..4].copy_from_slice(&i.to_be_bytes());
         publisher
-            .send(&body[..], zmq_rs::DONTWAIT)
+            .send(&body[..], DONTWAIT)
             .unwrap_or_else(|e| panic!("PUB send {i} failed: {e}"));
     }
     let took = start.elapsed();
@@ -646,7 +659,7 @@ fn pub_drops_the_newest_messages_not_the_oldest_rfc29() {
 
     for i in 0..100_000u32 {
         publisher
-            .send(&i.to_be_bytes()[..], zmq_rs::DONTWAIT)
+            .send(&i.to_be_bytes()[..], DONTWAIT)
             .unwrap_or_else(|e| panic!("PUB send {i} failed: {e}"));
     }
     let got = drain_sequence(&sub);
@@ -669,7 +682,7 @@ fn inproc_push_capacity(ctx: &Context, name: &str, hwm: i32) -> usize {
     pull.set_rcvhwm(hwm).expect("rcvhwm");
     pull.connect(name).expect("connect");
     let mut pushed = 0;
-    while push.send("x", zmq_rs::DONTWAIT).is_ok() {
+    while push.send("x", DONTWAIT).is_ok() {
         pushed += 1;
         assert!(pushed <= 100_000, "PUSH over inproc never blocks");
     }
@@ -740,12 +753,596 @@ fn inproc_pub_keeps_sndhwm_plus_rcvhwm_for_a_slow_sub_like_libzmq() {
     // The subscription travels eagerly over inproc: it is in place once connect returns.
     for i in 0..1000u32 {
         publisher
-            .send(&i.to_be_bytes()[..], zmq_rs::DONTWAIT)
+            .send(&i.to_be_bytes()[..], DONTWAIT)
             .expect("send");
     }
     assert_eq!(
         drain_sequence(&sub),
         (0..2 * HWM as u32).collect::<Vec<_>>(),
         "PUB over inproc"
+    );
+}
+
+// ---- 4. a thousand peers ---------------------------------------------------------------------
+
+/// The soft limit on open files, from /proc/self/limits.
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    let soft = line.split_whitespace().nth(3)?;
+    soft.parse().ok()
+}
+
+/// RFC 28 (ROUTER): replies go to exactly the peer whose routing id they carry. 1,000 DEALERs
+/// (half with routing ids of their own, half with ids the ROUTER makes up) each send their
+/// name; the ROUTER, with ROUTER_MANDATORY so that nothing is dropped silently, answers each
+/// by the routing id it arrived with; every DEALER gets its own answer and nothing else.
+#[test]
+fn a_thousand_dealers_on_one_router_each_get_their_own_reply_rfc28() {
+    // Two descriptors per DEALER (its connection and the ROUTER's), and some to spare.
+    let limit = open_files_limit().unwrap_or(1024);
+    let count = 1000.min(limit / 2 - 50);
+    assert!(
+        count >= 100,
+        "the open-files limit ({limit}) allows only {count} peers"
+    );
+    if count < 1000 {
+        eprintln!("open-files limit {limit}: testing {count} peers, not 1000");
+    }
+    let start = Instant::now();
+    let ctx = Context::new();
+    let router = ours(&ctx, zmq_rs::ROUTER, 5000);
+    router.set_router_mandatory(true).expect("mandatory");
+    // With the default BACKLOG of 100 (libzmq's too), 1,000 connects at once overflow the
+    // kernel's accept queue and the dropped SYNs are retried a second later: with libzmq on
+    // both sides that takes 1.4 s instead of 0.3 s.
+    router.set_backlog(2048).expect("backlog");
+    let ep = bind_tcp(&router);
+    let dealers: Vec<Socket> = (0..count)
+        .map(|i| {
+            let d = ours(&ctx, zmq_rs::DEALER, 5000);
+            if i % 2 == 0 {
+                d.set_routing_id(format!("dealer-{i}").as_bytes())
+                    .expect("routing id");
+            }
+            d.connect(&ep).expect("connect");
+            d.send(format!("{i}"), 0).expect("send");
+            d
+        })
+        .collect();
+
+    let mut seen = vec![false; count];
+    for _ in 0..count {
+        let parts = router
+            .recv_multipart(0)
+            .unwrap_or_else(|e| panic!("{} requests in: {e}", seen.iter().filter(|s| **s).count()));
+        let [id, body] = parts.as_slice() else {
+            panic!("not [id, body]: {parts:?}");
+        };
+        let i: usize = std::str::from_utf8(body)
+            .expect("utf-8")
+            .parse()
+            .expect("a number");
+        assert!(!seen[i], "request {i} arrived twice");
+        seen[i] = true;
+        if i % 2 == 0 {
+            assert_eq!(id, format!("dealer-{i}").as_bytes(), "routing id of {i}");
+        } else {
+            assert_eq!(id.first(), Some(&0), "a made-up id starts with 0x00");
+        }
+        router
+            .send_multipart([id.clone(), format!("reply to {i}").into_bytes()], 0)
+            .unwrap_or_else(|e| panic!("reply to {i}: {e}"));
+    }
+    for (i, d) in dealers.iter().enumerate() {
+        assert_eq!(
+            d.recv_bytes(0)
+                .unwrap_or_else(|e| panic!("dealer {i}: {e}")),
+            format!("reply to {i}").into_bytes()
+        );
+    }
+    for (i, d) in dealers.iter().enumerate() {
+        assert!(
+            d.recv_bytes(DONTWAIT).is_err(),
+            "dealer {i} got a second reply"
+        );
+    }
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "{count} peers took {took:?}");
+}
+
+// ---- 5. linger ---------------------------------------------------------------------------
+
+/// A raw tcp listener that accepts connections and never reads or writes.
+struct Mute {
+    listener: std::net::TcpListener,
+    accepted: Vec<TcpStream>,
+}
+
+impl Mute {
+    fn new() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("mute bind");
+        Self {
+            listener,
+            accepted: Vec::new(),
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("tcp://{}", self.listener.local_addr().expect("mute addr"))
+    }
+
+    /// Accepts one connection, waiting at most `limit`.
+    fn accept(&mut self, limit: Duration) -> Option<&mut TcpStream> {
+        self.listener.set_nonblocking(true).expect("nonblocking");
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.listener.accept() {
+                Ok((s, _)) => {
+                    s.set_nonblocking(false).expect("blocking");
+                    self.accepted.push(s);
+                    return self.accepted.last_mut();
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    if Instant::now() >= deadline {
+                        return None;
+                    }
+                    thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    }
+}
+
+/// A loopback endpoint nothing listens on (a port bound and released again).
+fn refused_endpoint() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("probe bind");
+    format!("tcp://{}", l.local_addr().expect("probe addr"))
+}
+
+/// libzmq's LINGER 0: closing a socket discards what it queued and returns at once, and so
+/// does dropping the context after it, even when the peer reads nothing: a libzmq PULL that
+/// does not receive, a tcp peer that never even completes the handshake, or none at all.
+#[test]
+fn linger_zero_close_and_context_drop_return_at_once_with_messages_queued() {
+    let lctx = zmq::Context::new();
+    let lpull = theirs(&lctx, zmq::PULL, 1000);
+    lpull.bind("tcp://127.0.0.1:*").expect("libzmq bind");
+    let not_reading = lpull.get_last_endpoint().expect("endpoint").expect("utf-8");
+    let mute = Mute::new();
+    let cases = [
+        ("a libzmq PULL that does not read", not_reading),
+        ("a tcp peer that never speaks", mute.endpoint()),
+        ("nobody", refused_endpoint()),
+    ];
+    for (what, ep) in cases {
+        let ctx = Context::new();
+        let push = ours(&ctx, zmq_rs::PUSH, 1000);
+        push.set_linger(-1).expect("linger");
+        push.set_sndhwm(100).expect("sndhwm");
+        push.connect(&ep).expect("connect");
+        let mut queued = 0;
+        while push.send(vec![0u8; 1000], DONTWAIT).is_ok() {
+            queued += 1;
+            assert!(queued < 100_000, "{what}: PUSH never fills");
+        }
+        assert!(queued >= 100, "{what}: only {queued} queued");
+        push.set_linger(0).expect("linger 0");
+        let start = Instant::now();
+        drop(push);
+        drop(ctx);
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_millis(500),
+            "{what}: close and context drop took {took:?}"
+        );
+    }
+    // The kernel completed the connections to the mute listener; it is closed only now.
+    drop(mute);
+}
+
+/// libzmq's LINGER: a closed socket keeps trying to deliver for LINGER and no longer; the
+/// context's drop (zmq_ctx_term) waits for that, so with LINGER 200 ms and a peer that
+/// cannot be reached (nothing listening, or a tcp peer that never completes the handshake)
+/// it returns after about 200 ms, not earlier and not much later.
+#[test]
+fn linger_bounds_close_and_context_drop_for_an_unreachable_peer() {
+    let mute = Mute::new();
+    let cases = [
+        ("nothing listening", refused_endpoint()),
+        ("a tcp peer that never speaks", mute.endpoint()),
+    ];
+    for (what, ep) in cases {
+        let ctx = Context::new();
+        let push = ours(&ctx, zmq_rs::PUSH, 1000);
+        push.set_linger(200).expect("linger");
+        push.set_reconnect_ivl(20).expect("reconnect");
+        push.connect(&ep).expect("connect");
+        for _ in 0..10 {
+            push.send("queued", 0).expect("queue");
+        }
+        let start = Instant::now();
+        drop(push);
+        let closed = start.elapsed();
+        drop(ctx);
+        let took = start.elapsed();
+        assert!(
+            closed < Duration::from_millis(100),
+            "{what}: close itself took {closed:?}"
+        );
+        assert!(
+            took >= Duration::from_millis(150),
+            "{what}: the context gave up after {took:?}, before LINGER"
+        );
+        assert!(
+            took < Duration::from_millis(200 + 500),
+            "{what}: close and context drop took {took:?}"
+        );
+    }
+    // The kernel completed the connections to the mute listener; it is closed only now.
+    drop(mute);
+}
+
+/// libzmq's LINGER, the other side of the bound: a socket closed with messages queued for a
+/// peer that is not there yet keeps connecting, and delivers them if the peer comes up
+/// within LINGER.
+#[test]
+fn linger_delivers_queued_messages_to_a_peer_that_appears_in_time() {
+    let ep = refused_endpoint();
+    let ctx = Context::new();
+    let push = ours(&ctx, zmq_rs::PUSH, 1000);
+    push.set_linger(2000).expect("linger");
+    push.set_reconnect_ivl(20).expect("reconnect");
+    push.connect(&ep).expect("connect");
+    for i in 0..10u8 {
+        push.send(vec![i], 0).expect("queue");
+    }
+    drop(push);
+    let lctx = zmq::Context::new();
+    let lpull = theirs(&lctx, zmq::PULL, 2000);
+    bind_retrying(|| lpull.bind(&ep).is_ok(), "libzmq PULL");
+    for i in 0..10u8 {
+        assert_eq!(
+            lpull
+                .recv_bytes(0)
+                .unwrap_or_else(|e| panic!("message {i}: {e}")),
+            vec![i]
+        );
+    }
+    drop(ctx);
+}
+
+// ---- 7. connect before bind ------------------------------------------------------------------
+
+/// ZeroMQ's connect is asynchronous: connecting before the peer binds queues messages (up
+/// to SNDHWM) and delivers them once it does. Our PUSH connects to a libzmq PULL that binds
+/// later, and a libzmq PUSH to our PULL that binds later, over tcp and ipc.
+#[test]
+fn connect_before_bind_delivers_once_libzmq_binds() {
+    for transport in [Transport::Tcp, Transport::Ipc] {
+        let ep = match transport {
+            Transport::Tcp => refused_endpoint(),
+            Transport::Ipc => endpoint_for(Transport::Ipc),
+        };
+        let ctx = Context::new();
+        let push = ours(&ctx, zmq_rs::PUSH, 2000);
+        push.set_reconnect_ivl(20).expect("reconnect");
+        push.connect(&ep).expect("connect");
+        for i in 0..3u8 {
+            push.send(vec![i], 0).expect("queued before bind");
+        }
+        let lctx = zmq::Context::new();
+        let lpull = theirs(&lctx, zmq::PULL, 2000);
+        lpull.bind(&ep).expect("libzmq binds later");
+        for i in 0..3u8 {
+            assert_eq!(
+                lpull
+                    .recv_bytes(0)
+                    .unwrap_or_else(|e| panic!("{ep} message {i}: {e}")),
+                vec![i],
+                "{ep}"
+            );
+        }
+    }
+    for transport in [Transport::Tcp, Transport::Ipc] {
+        let ep = match transport {
+            Transport::Tcp => refused_endpoint(),
+            Transport::Ipc => endpoint_for(Transport::Ipc),
+        };
+        let lctx = zmq::Context::new();
+        let lpush = theirs(&lctx, zmq::PUSH, 2000);
+        lpush.set_reconnect_ivl(20).expect("reconnect");
+        lpush.connect(&ep).expect("libzmq connect");
+        for i in 0..3u8 {
+            lpush.send(vec![i], 0).expect("libzmq queues before bind");
+        }
+        let ctx = Context::new();
+        let pull = ours(&ctx, zmq_rs::PULL, 2000);
+        pull.bind(&ep).expect("we bind later");
+        for i in 0..3u8 {
+            assert_eq!(
+                pull.recv_bytes(0)
+                    .unwrap_or_else(|e| panic!("{ep} message {i}: {e}")),
+                vec![i],
+                "{ep}"
+            );
+        }
+    }
+}
+
+// ---- 8. routing to peers that are gone ---------------------------------------------------------
+
+/// libzmq's ROUTER_MANDATORY: a message for a routing id no peer has fails with
+/// EHOSTUNREACH, also once a peer that had it has gone; without it the ROUTER drops the
+/// message silently (RFC 28).
+#[test]
+fn router_mandatory_to_an_unknown_or_departed_peer_fails_with_host_unreachable() {
+    let ctx = Context::new();
+    let router = ours(&ctx, zmq_rs::ROUTER, 2000);
+    let ep = bind_tcp(&router);
+    router
+        .send_multipart([&b"nobody"[..], b"lost"], 0)
+        .expect("without ROUTER_MANDATORY an unroutable message is dropped");
+    router.set_router_mandatory(true).expect("mandatory");
+    assert!(matches!(
+        router.send_multipart([&b"nobody"[..], b"hello"], 0),
+        Err(Error::HostUnreachable)
+    ));
+
+    let dealer = ours(&ctx, zmq_rs::DEALER, 2000);
+    dealer.set_routing_id(b"leaving").expect("routing id");
+    dealer.connect(&ep).expect("connect");
+    dealer.send("hi", 0).expect("send");
+    assert_eq!(
+        router.recv_multipart(0).expect("hi"),
+        vec![b"leaving".to_vec(), b"hi".to_vec()]
+    );
+    router
+        .send_multipart([&b"leaving"[..], b"still here"], 0)
+        .expect("a connected peer is routable");
+    assert_eq!(dealer.recv_bytes(0).expect("reply"), b"still here");
+    drop(dealer);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match router.send_multipart([&b"leaving"[..], b"gone?"], DONTWAIT) {
+            Err(Error::HostUnreachable) => break,
+            Ok(()) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+        assert!(Instant::now() < deadline, "a departed peer stayed routable");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// RFC 28 (REP): a reply whose requester has gone is dropped silently: send succeeds at once
+/// and the REP goes on serving others, whose replies reach them and only them. Covered both
+/// before our side can have noticed the disconnection and after.
+#[test]
+fn rep_drops_the_reply_to_a_departed_requester_silently_rfc28() {
+    for pause in [Duration::ZERO, Duration::from_millis(200)] {
+        let ctx = Context::new();
+        let rep = ours(&ctx, zmq_rs::REP, 2000);
+        let ep = bind_tcp(&rep);
+        let req = ours(&ctx, zmq_rs::REQ, 2000);
+        req.connect(&ep).expect("connect");
+        req.send("first", 0).expect("request");
+        assert_eq!(rep.recv_bytes(0).expect("request in"), b"first");
+        drop(req);
+        // Not synchronisation: both orders must behave the same; this covers the second.
+        thread::sleep(pause);
+        let start = Instant::now();
+        rep.send("to nobody", 0)
+            .expect("a reply to a departed requester is dropped, not refused");
+        assert!(start.elapsed() < Duration::from_millis(500), "send waited");
+
+        let other = ours(&ctx, zmq_rs::REQ, 2000);
+        other.connect(&ep).expect("connect");
+        other.send("second", 0).expect("request");
+        assert_eq!(rep.recv_bytes(0).expect("next request"), b"second");
+        rep.send("to other", 0).expect("reply");
+        assert_eq!(other.recv_bytes(0).expect("reply"), b"to other");
+        assert!(other.recv_bytes(DONTWAIT).is_err(), "a stray reply");
+    }
+}
+
+// ---- 9. heartbeats ---------------------------------------------------------------------------
+
+/// The TTL (in tenths of a second) and context of a PING command (RFC 37 "The PING
+/// Command"), if `f` is one.
+fn ping_of(f: &RawFrame) -> Option<(u16, Vec<u8>)> {
+    if !f.is_command(b"PING") {
+        return None;
+    }
+    let ttl = u16::from_be_bytes(f.body.get(5..7)?.try_into().ok()?);
+    Some((ttl, f.body[7..].to_vec()))
+}
+
+/// The heartbeat settings of one side.
+#[derive(Debug, Clone, Copy)]
+struct Beat {
+    ivl: i32,
+    timeout: i32,
+    ttl: i32,
+}
+
+const NO_BEAT: Beat = Beat {
+    ivl: 0,
+    timeout: -1,
+    ttl: 0,
+};
+const BEAT: Beat = Beat {
+    ivl: 100,
+    timeout: 300,
+    ttl: 500,
+};
+
+/// One DEALER of ours and one of libzmq's, `ours_connects` deciding who connects (with
+/// reconnection off, so a dropped connection stays dropped), each with its heartbeats; after
+/// `idle` without traffic, a message goes each way.
+fn idle_with_heartbeats(ours_connects: bool, our_beat: Beat, their_beat: Beat, idle: Duration) {
+    let label = format!(
+        "ours {} with {our_beat:?}, libzmq with {their_beat:?}",
+        if ours_connects { "connects" } else { "binds" }
+    );
+    let ctx = Context::new();
+    let a = ours(&ctx, zmq_rs::DEALER, 1000);
+    a.set_heartbeat_ivl(our_beat.ivl).expect("ivl");
+    a.set_heartbeat_timeout(our_beat.timeout).expect("timeout");
+    a.set_heartbeat_ttl(our_beat.ttl).expect("ttl");
+    let lctx = zmq::Context::new();
+    let b = theirs(&lctx, zmq::DEALER, 1000);
+    b.set_heartbeat_ivl(their_beat.ivl).expect("libzmq ivl");
+    if their_beat.timeout >= 0 {
+        // libzmq refuses -1 (its default), unlike its other millisecond options.
+        b.set_heartbeat_timeout(their_beat.timeout)
+            .expect("libzmq timeout");
+    }
+    b.set_heartbeat_ttl(their_beat.ttl).expect("libzmq ttl");
+    if ours_connects {
+        b.bind("tcp://127.0.0.1:*").expect("libzmq bind");
+        let ep = b.get_last_endpoint().expect("endpoint").expect("utf-8");
+        a.set_reconnect_ivl(-1).expect("no reconnect");
+        a.connect(&ep).expect("connect");
+    } else {
+        let ep = bind_tcp(&a);
+        b.set_reconnect_ivl(-1).expect("libzmq no reconnect");
+        b.connect(&ep).expect("libzmq connect");
+    }
+    a.send("hello", 0).expect("send");
+    assert_eq!(b.recv_bytes(0).expect("hello"), b"hello", "{label}");
+    b.send("hello back", 0).expect("libzmq send");
+    assert_eq!(
+        a.recv_bytes(0).expect("hello back"),
+        b"hello back",
+        "{label}"
+    );
+
+    thread::sleep(idle); // the subject of the test: a connection with no traffic
+    a.send("after idle", 0).expect("send");
+    assert_eq!(
+        b.recv_bytes(0)
+            .unwrap_or_else(|e| panic!("{label}: ours to libzmq after idle: {e}")),
+        b"after idle"
+    );
+    b.send("after idle back", 0).expect("libzmq send");
+    assert_eq!(
+        a.recv_bytes(0)
+            .unwrap_or_else(|e| panic!("{label}: libzmq to ours after idle: {e}")),
+        b"after idle back"
+    );
+}
+
+/// RFC 37 heartbeats between us and libzmq keep an idle connection up: each side's PINGs
+/// are answered by the other's PONGs (or its own traffic) before HEARTBEAT_TIMEOUT, whether
+/// we connect or bind, and whether we, libzmq or both send PINGs. The connecting side does
+/// not reconnect, so a connection dropped for a missed heartbeat would lose the messages.
+#[test]
+fn heartbeats_keep_an_idle_connection_with_libzmq_up_rfc37() {
+    let idle = Duration::from_secs(1);
+    let runs: Vec<_> = [true, false]
+        .into_iter()
+        .flat_map(|ours_connects| {
+            [(BEAT, NO_BEAT), (NO_BEAT, BEAT), (BEAT, BEAT)]
+                .into_iter()
+                .map(move |(o, t)| (ours_connects, o, t))
+        })
+        .map(|(c, o, t)| thread::spawn(move || idle_with_heartbeats(c, o, t, idle)))
+        .collect();
+    for run in runs {
+        run.join().expect("an idle connection dropped");
+    }
+}
+
+/// RFC 37: a peer that stops answering is dropped. A raw PUSH completes the handshake with
+/// our PULL (HEARTBEAT_IVL 100 ms, HEARTBEAT_TIMEOUT 300 ms, HEARTBEAT_TTL 500 ms), then
+/// never answers: it sees our PINGs, each announcing a TTL of 5 tenths of a second, and then
+/// our side closes the connection, after HEARTBEAT_TIMEOUT and within about IVL + TIMEOUT.
+#[test]
+fn a_peer_that_stops_answering_is_dropped_within_the_heartbeat_timeout_rfc37() {
+    let ctx = Context::new();
+    let pull = ours(&ctx, zmq_rs::PULL, 1000);
+    pull.set_heartbeat_ivl(100).expect("ivl");
+    pull.set_heartbeat_timeout(300).expect("timeout");
+    pull.set_heartbeat_ttl(500).expect("ttl");
+    let ep = bind_tcp(&pull);
+    let mut raw = Raw::handshake(addr_of(&ep), "PUSH");
+    let silent_since = Instant::now();
+    let first = raw.read_frame().expect("a PING");
+    let (ttl, context) = ping_of(&first).unwrap_or_else(|| panic!("not a PING: {first:?}"));
+    assert_eq!(ttl, 5, "HEARTBEAT_TTL 500 ms is 5 tenths of a second");
+    assert!(context.is_empty(), "libzmq sends no PING context");
+    let closed = raw
+        .wait_closed(Duration::from_secs(2))
+        .map(|_| silent_since.elapsed());
+    let closed = closed.expect("our side kept a silent peer");
+    assert!(
+        closed >= Duration::from_millis(300),
+        "dropped after {closed:?}, before HEARTBEAT_TIMEOUT"
+    );
+    assert!(
+        closed < Duration::from_millis(100 + 300 + 500),
+        "dropped only after {closed:?}"
+    );
+}
+
+/// RFC 37, for a connecting socket: the dead connection is dropped after HEARTBEAT_TIMEOUT
+/// and, as after any disconnection, our DEALER connects again (RECONNECT_IVL 50 ms).
+#[test]
+fn a_connecting_socket_drops_a_silent_peer_and_reconnects_rfc37() {
+    let ctx = Context::new();
+    let dealer = ours(&ctx, zmq_rs::DEALER, 1000);
+    dealer.set_heartbeat_ivl(100).expect("ivl");
+    dealer.set_heartbeat_timeout(300).expect("timeout");
+    dealer.set_reconnect_ivl(50).expect("reconnect");
+    let mut listener = Mute::new();
+    dealer.connect(&listener.endpoint()).expect("connect");
+
+    let stream = listener
+        .accept(Duration::from_secs(2))
+        .expect("first connection")
+        .try_clone()
+        .expect("clone");
+    let mut raw = Raw::new(stream);
+    raw.send_handshake("DEALER");
+    raw.expect_handshake();
+    let silent_since = Instant::now();
+    let closed = raw.wait_closed(Duration::from_secs(2));
+    let closed = closed
+        .map(|_| silent_since.elapsed())
+        .expect("our side kept a silent peer");
+    assert!(
+        (Duration::from_millis(300)..Duration::from_millis(900)).contains(&closed),
+        "dropped after {closed:?}"
+    );
+    let again = listener.accept(Duration::from_secs(2));
+    assert!(again.is_some(), "no reconnection after the heartbeat drop");
+    assert_eq!(listener.accepted.len(), 2);
+}
+
+/// RFC 37 "The PING Command": a PING is answered with a PONG echoing its context, and its TTL
+/// tells us how long the peer may stay silent: with no heartbeats of our own, a peer that
+/// announced a TTL of 300 ms and then went quiet is dropped after about 300 ms.
+#[test]
+fn a_ping_is_answered_and_its_ttl_is_honoured_rfc37() {
+    let ctx = Context::new();
+    let pull = ours(&ctx, zmq_rs::PULL, 1000);
+    let ep = bind_tcp(&pull);
+    let mut raw = Raw::handshake(addr_of(&ep), "PUSH");
+    let mut ping = b"\x04PING".to_vec();
+    ping.extend(3u16.to_be_bytes());
+    ping.extend_from_slice(b"ctx-42");
+    raw.write(&frame(false, true, &ping));
+    let silent_since = Instant::now();
+    let pong = raw.read_frame().expect("a PONG");
+    assert!(pong.is_command(b"PONG"), "not a PONG: {pong:?}");
+    assert_eq!(&pong.body[5..], b"ctx-42", "the PONG echoes the context");
+    let closed = raw
+        .wait_closed(Duration::from_secs(2))
+        .map(|_| silent_since.elapsed())
+        .expect("our side ignored the peer's TTL");
+    assert!(
+        (Duration::from_millis(250)..Duration::from_millis(900)).contains(&closed),
+        "dropped after {closed:?} with a TTL of 300 ms"
     );
 }
