@@ -43,6 +43,8 @@ pub enum Command {
     Help,
     /// Print the version.
     Version,
+    /// Print a new CURVE key pair as `-o` arguments.
+    CurveKeypair,
 }
 
 /// Parses the arguments after the program name. `Err` holds a message for the user.
@@ -75,6 +77,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 "" => only_positional = true,
                 "help" => return Ok(Command::Help),
                 "version" => return Ok(Command::Version),
+                "curve-keypair" => return Ok(Command::CurveKeypair),
                 "null" => separator = 0,
                 "read" => set_mode(&mut mode, Mode::Read)?,
                 "write" => set_mode(&mut mode, Mode::Write)?,
@@ -228,6 +231,7 @@ pub fn help() -> String {
         r#"zmqcat: pipe standard input to a ZeroMQ socket, or a socket to standard output.
 
 Usage: zmqcat [-0] [-n COUNT] [-r|-w] (-b|-c) SOCK_TYPE [-o NAME=VALUE ...] [-s PREFIX ...] ADDRESS...
+       zmqcat --curve-keypair
 
 Try it (two terminals):
   zmqcat -b PULL tcp://127.0.0.1:5555              # prints each message pushed to port 5555
@@ -239,6 +243,12 @@ More:
   echo ping | zmqcat -c REQ tcp://host:5557    send a request, print the reply
   zmqcat -r -b ROUTER tcp://127.0.0.1:*        print [identity, frames...]; the port chosen
                                                is reported on standard error
+
+Encrypted (CURVE): make the server's key pair, serve, and give clients its public key:
+  zmqcat --curve-keypair > server.key
+  zmqcat -b PULL -o CURVE_SERVER=1 -o "$(grep SECRET server.key)" tcp://*:5558
+  echo hush | zmqcat -c PUSH -o CURVE_SERVERKEY="$(sed -n 's/CURVE_PUBLICKEY=//p' server.key)" \
+      tcp://host:5558
 
 Socket (SOCK_TYPE, any case):
   {types}
@@ -268,8 +278,15 @@ Flags:
                        set a socket option by libzmq's name (any case, ZMQ_ optional):
 {options}
                        RCVTIMEO and SNDTIMEO bound how long zmqcat waits for one message
-                       (exit status 4 past it). A PLAIN server accepts any user name and
-                       password (there is no ZAP handler).
+                       (exit status 4 past it).
+                       Security: zmqcat authenticates no one. PLAIN_SERVER=1 accepts any
+                       user name and password. CURVE_SERVER=1 needs CURVE_SECRETKEY (the
+                       public key follows from it) and accepts any client key; traffic is
+                       encrypted. A CURVE client sets CURVE_SERVERKEY, the server's public
+                       key, and gets a fresh key pair unless given CURVE_SECRETKEY. Keys
+                       are 40 Z85 characters, as libzmq prints them.
+      --curve-keypair  print a new CURVE key pair as two lines, CURVE_PUBLICKEY=... and
+                       CURVE_SECRETKEY=..., ready for -o
   -h, --help           this text
   -V, --version        the version
 
@@ -373,6 +390,10 @@ mod tests {
 
     #[test]
     fn help_and_version_win() {
+        assert!(matches!(
+            parse(["--curve-keypair".to_owned()]),
+            Ok(Command::CurveKeypair)
+        ));
         assert!(matches!(parse(["-h".to_owned()]), Ok(Command::Help)));
         assert!(matches!(
             parse(["-c".to_owned(), "--help".to_owned()]),

@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! zmqcat [-0] [-n COUNT] [-r|-w] (-b|-c) SOCK_TYPE [-o NAME=VALUE ...] [-s PREFIX ...] ADDRESS...
+//! zmqcat --curve-keypair
 //!
 //! zmqcat -b PULL tcp://127.0.0.1:5555                # print what is pushed to port 5555
 //! echo hello | zmqcat -c PUSH tcp://127.0.0.1:5555   # push one message
@@ -19,6 +20,22 @@
 //! queued (for LINGER) before exiting; REQ and REP alternate on their own; `-n` stops after a
 //! number of messages; `-s` subscribes (SUB), sends subscriptions (XSUB) or names groups
 //! (DISH, RADIO); `-o` sets any option in [`sockopt::OPTIONS`] by libzmq's name.
+//!
+//! ## Security
+//!
+//! `-o PLAIN_SERVER=1` accepts any user name and password, and `-o CURVE_SERVER=1` any
+//! client key: zmqcat starts a [`zmq_rs::Authenticator`] that lets everyone in (libzmq 4.3
+//! refuses every PLAIN client when no ZAP handler runs). CURVE traffic is still encrypted.
+//! Keys are 40 Z85 characters; `zmqcat --curve-keypair` prints a fresh pair as
+//! `CURVE_PUBLICKEY=...` and `CURVE_SECRETKEY=...` lines, ready for `-o`. A CURVE server needs
+//! only its secret key (the public key follows from it); a CURVE client needs the server's
+//! public key as `CURVE_SERVERKEY` and makes itself a fresh pair unless given one.
+//!
+//! ```text
+//! zmqcat --curve-keypair > server.key
+//! zmqcat -b PULL -o CURVE_SERVER=1 -o "$(grep SECRET server.key)" tcp://*:5558
+//! echo hush | zmqcat -c PUSH -o CURVE_SERVERKEY=<the server's public key> tcp://host:5558
+//! ```
 //!
 //! ## Exit status
 //!
@@ -65,6 +82,19 @@ fn main() -> ExitCode {
         cli::Command::Version => {
             println!("zmqcat {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::from(exit::SUCCESS);
+        }
+        cli::Command::CurveKeypair => {
+            return match zmq_rs::curve_keypair() {
+                Ok(pair) => {
+                    println!("CURVE_PUBLICKEY={}", pair.public.to_z85());
+                    println!("CURVE_SECRETKEY={}", &*pair.secret.to_z85());
+                    ExitCode::from(exit::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("zmqcat: cannot make a CURVE key pair: {e}");
+                    ExitCode::from(exit::RUNTIME)
+                }
+            };
         }
         cli::Command::Run(config) => config,
     };

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use zmq_rs::{Context, Error, Message, Socket};
+use zmq_rs::{Authenticator, Context, Error, Message, Socket};
 
 use crate::cli::{Config, Join};
 use crate::exit::Failure;
@@ -24,7 +24,7 @@ pub fn run(config: &Config) -> Result<(), Failure> {
     let socket = ctx
         .socket(config.kind.socket_type)
         .map_err(|e| Failure::Usage(format!("cannot make a {} socket: {e}", config.kind.name)))?;
-    let mut peer = Peer::set_up(&socket, config)?;
+    let mut peer = Peer::set_up(&ctx, &socket, config)?;
     let outcome = match config.mode {
         Mode::Read => peer.read_all(config),
         Mode::Write => peer.write_all(config),
@@ -36,8 +36,11 @@ pub fn run(config: &Config) -> Result<(), Failure> {
         // Nothing of ours is worth waiting for (a reader only ever queued subscriptions).
         let _ = socket.set_linger(0);
     }
+    // The ZAP handler goes after the socket and before the context (which it holds).
+    let authenticator = peer.authenticator.take();
     drop(peer);
     drop(socket);
+    drop(authenticator);
     close_context(ctx);
     match (outcome, signals::caught()) {
         (Ok(()), Some(signal)) => Err(Failure::Signalled(signal)),
@@ -73,6 +76,8 @@ struct Peer<'a> {
     /// RADIO: the group of every message.
     group: Option<String>,
     sink: RecordSink<std::io::StdoutLock<'static>>,
+    /// The ZAP handler of a PLAIN or CURVE server.
+    authenticator: Option<Authenticator>,
 }
 
 /// How a step of a loop ended, besides failing.
@@ -83,12 +88,17 @@ enum Flow {
 }
 
 impl<'a> Peer<'a> {
-    fn set_up(socket: &'a Socket, config: &Config) -> Result<Self, Failure> {
+    fn set_up(ctx: &Context, socket: &'a Socket, config: &Config) -> Result<Self, Failure> {
         let mut setup = Setup {
             socket,
             recv_timeout: None,
             send_timeout: None,
             subscribed: false,
+            plain_server: false,
+            curve_server: false,
+            curve_public: false,
+            curve_secret: None,
+            curve_serverkey: false,
         };
         for (option, value) in &config.options {
             option.apply(&mut setup, value).map_err(|e| {
@@ -100,6 +110,8 @@ impl<'a> Peer<'a> {
         }
         let (recv_timeout, send_timeout, subscribed) =
             (setup.recv_timeout, setup.send_timeout, setup.subscribed);
+        complete_curve_keys(&setup)?;
+        let authenticator = admit_everyone(ctx, setup.plain_server, setup.curve_server)?;
         let slice_ms = i32::try_from(SLICE.as_millis()).unwrap_or(i32::MAX);
         socket
             .set_rcvtimeo(slice_ms)
@@ -134,6 +146,7 @@ impl<'a> Peer<'a> {
             send_timeout,
             group,
             sink: RecordSink::new(std::io::stdout().lock(), config.separator),
+            authenticator,
         };
         if config.kind.prefix_use == PrefixUse::SubscriptionMessage {
             for prefix in &config.prefixes {
@@ -262,6 +275,65 @@ impl<'a> Peer<'a> {
             }
         }
     }
+}
+
+/// Fills in the CURVE keys a command line may leave out, and refuses what cannot work (a
+/// socket with CURVE options but without the keys to use them would otherwise talk NULL):
+/// the public key follows from the secret key; a client without a pair of its own gets a
+/// fresh one; a server needs its secret key.
+fn complete_curve_keys(setup: &Setup<'_>) -> Result<(), Failure> {
+    let socket = setup.socket;
+    let wants_curve = setup.curve_server || setup.curve_serverkey;
+    match (&setup.curve_secret, setup.curve_public) {
+        (Some(secret), false) => {
+            let public = zmq_rs::curve_public(secret.as_bytes())
+                .map_err(|e| Failure::Usage(format!("-o CURVE_SECRETKEY: {e}")))?;
+            socket
+                .set_curve_publickey(public.as_bytes())
+                .map_err(|e| Failure::Usage(format!("-o CURVE_SECRETKEY: {e}")))?;
+        }
+        (None, true) => {
+            return Err(Failure::Usage(
+                "-o CURVE_PUBLICKEY needs its CURVE_SECRETKEY too".into(),
+            ));
+        }
+        (None, false) if setup.curve_server => {
+            return Err(Failure::Usage(
+                "-o CURVE_SERVER=1 needs -o CURVE_SECRETKEY=... (zmqcat --curve-keypair \
+                 makes a pair)"
+                    .into(),
+            ));
+        }
+        (None, false) if wants_curve => {
+            let pair = zmq_rs::curve_keypair()
+                .map_err(|e| Failure::Runtime(format!("cannot make a CURVE key pair: {e}")))?;
+            socket
+                .set_curve_publickey(pair.public.as_bytes())
+                .and_then(|()| socket.set_curve_secretkey(pair.secret.as_bytes()))
+                .map_err(|e| Failure::Runtime(format!("cannot set a CURVE key pair: {e}")))?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A PLAIN or CURVE server lets every client in, as libzmq's tools do: without a ZAP handler
+/// libzmq 4.3 refuses every PLAIN client, so zmqcat runs one that accepts any user name and
+/// password, and any CURVE key (traffic is still encrypted). Started before any bind or
+/// connect, so that no handshake finds it missing.
+fn admit_everyone(
+    ctx: &Context,
+    plain_server: bool,
+    curve_server: bool,
+) -> Result<Option<Authenticator>, Failure> {
+    if !plain_server && !curve_server {
+        return Ok(None);
+    }
+    let authenticator = Authenticator::start(ctx)
+        .map_err(|e| Failure::Runtime(format!("cannot start the ZAP handler: {e}")))?;
+    authenticator.allow_any_plain(plain_server);
+    authenticator.allow_any_curve(curve_server);
+    Ok(Some(authenticator))
 }
 
 fn subscribe(socket: &Socket, prefix: &str) -> Result<(), Failure> {

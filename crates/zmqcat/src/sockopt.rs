@@ -1,8 +1,10 @@
 //! `-o NAME=VALUE`: socket options by libzmq's names.
 //!
 //! One table row per option: its name, other names it answers to, what its value is, and the
-//! function that applies it. Adding an option (the CURVE keys, for instance, once the facade
-//! has setters for them) is one more row.
+//! function that applies it. Adding an option is one more row.
+//!
+//! PLAIN_SERVER and CURVE_SERVER also tell the session to start a ZAP handler that lets every
+//! client in (see [`Setup::plain_server`]).
 
 use std::time::Duration;
 
@@ -19,6 +21,16 @@ pub struct Setup<'a> {
     pub send_timeout: Option<Duration>,
     /// True once a SUBSCRIBE option was applied (then SUB does not subscribe to everything).
     pub subscribed: bool,
+    /// PLAIN_SERVER=1 was given: the session lets any user name and password in.
+    pub plain_server: bool,
+    /// CURVE_SERVER=1 was given: the session lets any client key in (still encrypted).
+    pub curve_server: bool,
+    /// CURVE_PUBLICKEY was given.
+    pub curve_public: bool,
+    /// CURVE_SECRETKEY, as given (the session derives a missing public key from it).
+    pub curve_secret: Option<String>,
+    /// CURVE_SERVERKEY was given (the socket is a CURVE client).
+    pub curve_serverkey: bool,
 }
 
 /// Why an option could not be applied.
@@ -195,7 +207,10 @@ pub const OPTIONS: &[SocketOption] = &[
         Ok(s.socket.set_invert_matching(flag(v)?)?)
     }),
     row("PLAIN_SERVER", "0|1", |s, v| {
-        Ok(s.socket.set_plain_server(flag(v)?)?)
+        let on = flag(v)?;
+        s.socket.set_plain_server(on)?;
+        s.plain_server = on;
+        Ok(())
     }),
     row("PLAIN_USERNAME", "text", |s, v| {
         Ok(s.socket.set_plain_username(Some(v))?)
@@ -206,7 +221,42 @@ pub const OPTIONS: &[SocketOption] = &[
     row("ZAP_DOMAIN", "text", |s, v| {
         Ok(s.socket.set_zap_domain(v)?)
     }),
+    row("CURVE_SERVER", "0|1", |s, v| {
+        let on = flag(v)?;
+        s.socket.set_curve_server(on)?;
+        s.curve_server = on;
+        Ok(())
+    }),
+    row("CURVE_PUBLICKEY", "key", |s, v| {
+        s.socket.set_curve_publickey(z85_key(v)?)?;
+        s.curve_public = true;
+        Ok(())
+    }),
+    row("CURVE_SECRETKEY", "key", |s, v| {
+        let key = z85_key(v)?;
+        s.socket.set_curve_secretkey(key)?;
+        s.curve_secret = Some(String::from_utf8_lossy(key).into_owned());
+        Ok(())
+    }),
+    row("CURVE_SERVERKEY", "key", |s, v| {
+        s.socket.set_curve_serverkey(z85_key(v)?)?;
+        s.curve_serverkey = true;
+        Ok(())
+    }),
 ];
+
+/// A CURVE key as libzmq's tools print it: 40 Z85 characters (the facade also takes 32 raw
+/// octets, which a command line cannot carry).
+fn z85_key(value: &str) -> Result<&[u8], OptionError> {
+    let key = value.trim();
+    if key.len() == 40 {
+        Ok(key.as_bytes())
+    } else {
+        Err(OptionError::BadValue(format!(
+            "{value:?} is not a CURVE key: 40 Z85 characters (zmqcat --curve-keypair makes a pair)"
+        )))
+    }
+}
 
 fn parse<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, OptionError> {
     value
@@ -251,6 +301,11 @@ mod tests {
             recv_timeout: None,
             send_timeout: None,
             subscribed: false,
+            plain_server: false,
+            curve_server: false,
+            curve_public: false,
+            curve_secret: None,
+            curve_serverkey: false,
         }
     }
 
@@ -263,7 +318,11 @@ mod tests {
             SocketOption::by_name("identity").map(|o| o.name),
             Some("ROUTING_ID")
         );
-        assert!(SocketOption::by_name("CURVE_SERVER").is_none());
+        assert_eq!(
+            SocketOption::by_name("zmq_curve_serverkey").map(|o| o.name),
+            Some("CURVE_SERVERKEY")
+        );
+        assert!(SocketOption::by_name("CURVE_SECRET").is_none());
         assert!(SocketOption::by_name("ZMQ_").is_none());
     }
 
@@ -328,5 +387,54 @@ mod tests {
             Err(OptionError::BadValue(_))
         ));
         assert!(!setup.subscribed);
+    }
+
+    #[test]
+    fn security_options_reach_the_socket_and_ask_for_a_zap_handler() {
+        let ctx = zmq_rs::Context::new();
+        let socket = ctx.socket(zmq_rs::PULL).expect("socket");
+        let mut setup = setup_for(&socket);
+        let option = |name: &str| SocketOption::by_name(name).expect("known option");
+        let pair = zmq_rs::curve_keypair().expect("key pair");
+        let (public, secret) = (pair.public.to_z85(), pair.secret.to_z85());
+        option("CURVE_SERVER")
+            .apply(&mut setup, "1")
+            .expect("server");
+        option("CURVE_PUBLICKEY")
+            .apply(&mut setup, &public)
+            .expect("public");
+        option("CURVE_SECRETKEY")
+            .apply(&mut setup, &secret)
+            .expect("secret");
+        option("CURVE_SERVERKEY")
+            .apply(&mut setup, &public)
+            .expect("server key");
+        assert!(socket.get_curve_server().expect("get"));
+        assert_eq!(
+            socket.get_curve_publickey().expect("get"),
+            pair.public.as_bytes()
+        );
+        assert_eq!(
+            socket.get_curve_serverkey().expect("get"),
+            pair.public.as_bytes()
+        );
+        assert!(setup.curve_server && !setup.plain_server);
+        option("PLAIN_SERVER")
+            .apply(&mut setup, "yes")
+            .expect("plain");
+        assert!(setup.plain_server);
+        option("CURVE_SERVER").apply(&mut setup, "0").expect("off");
+        assert!(!setup.curve_server);
+
+        // 32 raw octets are not a command-line key; 40 characters outside Z85 are refused by
+        // the socket.
+        assert!(matches!(
+            option("CURVE_SERVERKEY").apply(&mut setup, &public[..39]),
+            Err(OptionError::BadValue(_))
+        ));
+        assert!(matches!(
+            option("CURVE_SECRETKEY").apply(&mut setup, &"~".repeat(40)),
+            Err(OptionError::Refused(_))
+        ));
     }
 }

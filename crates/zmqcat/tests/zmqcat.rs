@@ -1,6 +1,8 @@
 //! The built `zmqcat` against zmq-rs sockets and libzmq sockets (the `zmq` crate): every mode,
 //! the separators, `-n`, the exit statuses and signals.
 
+#[path = "../../zmq-rs/tests/common/pyzmq.rs"]
+mod pyzmq;
 mod support;
 
 use std::time::{Duration, Instant};
@@ -294,7 +296,7 @@ fn plain_server_accepts_any_credentials_from_libzmq() {
     let mut cat = Zmqcat::start(
         &[
             "-n",
-            "1",
+            "2",
             "-o",
             "plain_server=1",
             "-b",
@@ -305,14 +307,135 @@ fn plain_server_accepts_any_credentials_from_libzmq() {
     );
     let ep = cat.bound_endpoint();
     let ctx = zmq::Context::new();
-    let push = theirs(&ctx, zmq::PUSH);
-    push.set_plain_username(Some("anyone")).expect("user");
-    push.set_plain_password(Some("anything")).expect("password");
-    push.connect(&ep).expect("connect");
-    push.send("secret", 0).expect("send");
+    let mut clients = Vec::new();
+    for (user, password) in [("anyone", "anything"), ("root", "hunter2")] {
+        let push = theirs(&ctx, zmq::PUSH);
+        push.set_plain_username(Some(user)).expect("user");
+        push.set_plain_password(Some(password)).expect("password");
+        push.connect(&ep).expect("connect");
+        push.send(format!("from {user}").as_str(), 0).expect("send");
+        clients.push(push);
+    }
     let done = cat.finish();
     assert_eq!(done.code(), Some(0), "{}", done.stderr);
-    assert_eq!(done.stdout_text(), "secret\n");
+    let mut lines: Vec<_> = done.stdout_text().lines().map(str::to_owned).collect();
+    lines.sort();
+    assert_eq!(lines, ["from anyone", "from root"]);
+}
+
+/// A key pair in Z85.
+fn keys() -> (String, String) {
+    let pair = zmq_rs::curve_keypair().expect("key pair");
+    (pair.public.to_z85(), pair.secret.to_z85().to_string())
+}
+
+/// zmqcat as a CURVE PULL server that prints `count` messages; returns it and its endpoint.
+fn zmqcat_curve_server(secret: &str, count: &str) -> (Zmqcat, String) {
+    let secret = format!("CURVE_SECRETKEY={secret}");
+    let mut cat = Zmqcat::start(
+        &[
+            "-n",
+            count,
+            "-o",
+            "CURVE_SERVER=1",
+            "-o",
+            &secret,
+            "-b",
+            "PULL",
+            "tcp://127.0.0.1:*",
+        ],
+        None,
+    );
+    let ep = cat.bound_endpoint();
+    (cat, ep)
+}
+
+#[test]
+fn curve_server_accepts_any_zmq_rs_client_key_and_refuses_null() {
+    let (server_public, server_secret) = keys();
+    let (cat, ep) = zmqcat_curve_server(&server_secret, "2");
+    let ctx = zmq_rs::Context::new();
+    // A NULL client first: it must not get through (its message would take a place).
+    let null = ours(&ctx, zmq_rs::PUSH);
+    null.connect(&ep).expect("connect");
+    let _ = null.send("in the clear", zmq_rs::DONTWAIT);
+    let mut clients = Vec::new();
+    for name in ["alice", "bob"] {
+        let (public, secret) = keys();
+        let push = ours(&ctx, zmq_rs::PUSH);
+        push.set_curve_serverkey(server_public.as_bytes())
+            .expect("server key");
+        push.set_curve_publickey(public.as_bytes()).expect("public");
+        push.set_curve_secretkey(secret.as_bytes()).expect("secret");
+        push.connect(&ep).expect("connect");
+        push.send(format!("sealed by {name}").as_str(), 0)
+            .expect("send");
+        clients.push(push);
+    }
+    let done = cat.finish();
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    let mut lines: Vec<_> = done.stdout_text().lines().map(str::to_owned).collect();
+    lines.sort();
+    assert_eq!(lines, ["sealed by alice", "sealed by bob"]);
+}
+
+#[test]
+fn curve_server_accepts_a_pyzmq_client() {
+    let (server_public, server_secret) = keys();
+    let (client_public, client_secret) = keys();
+    let (cat, ep) = zmqcat_curve_server(&server_secret, "1");
+    let peer = pyzmq::Spec::new("PUSH")
+        .curve_client(&server_public, &client_public, &client_secret)
+        .linger(2000)
+        .send(&[b"sealed by libzmq"])
+        .connect(&ep)
+        .start();
+    let done = cat.finish();
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    assert_eq!(done.stdout_text(), "sealed by libzmq\n");
+    peer.finish();
+}
+
+#[test]
+fn curve_client_options_reach_a_pyzmq_curve_server() {
+    let (server_public, server_secret) = keys();
+    let mut peer = pyzmq::Spec::new("PULL")
+        .curve_server(&server_public, &server_secret)
+        .recv()
+        .bind("tcp://127.0.0.1:*")
+        .start();
+    let ep = peer.bound();
+    // No pair of its own: zmqcat makes a fresh one.
+    let serverkey = format!("CURVE_SERVERKEY={server_public}");
+    let done = Zmqcat::run(&["-c", "PUSH", "-o", &serverkey, &ep], b"hush\n");
+    assert_eq!(done.code(), Some(0), "{}", done.stderr);
+    assert_eq!(peer.received(), [b"hush"]);
+    peer.finish();
+}
+
+#[test]
+fn curve_keypair_prints_a_fresh_matching_pair() {
+    let pair = || {
+        let done = Zmqcat::run(&["--curve-keypair"], b"");
+        assert_eq!(done.code(), Some(0), "{}", done.stderr);
+        let text = done.stdout_text();
+        let lines: Vec<&str> = text.lines().collect();
+        let [public, secret] = lines[..] else {
+            panic!("two lines expected: {text:?}")
+        };
+        let public = public
+            .strip_prefix("CURVE_PUBLICKEY=")
+            .expect("public line");
+        let secret = secret
+            .strip_prefix("CURVE_SECRETKEY=")
+            .expect("secret line");
+        assert_eq!(
+            zmq_rs::curve_public(secret.as_bytes()).expect("a Z85 secret key"),
+            public
+        );
+        (public.to_owned(), secret.to_owned())
+    };
+    assert_ne!(pair(), pair());
 }
 
 #[test]
@@ -366,8 +489,18 @@ fn usage_mistakes_exit_2_with_the_reason() {
             "unknown socket type",
         ),
         (
+            &[
+                "-c",
+                "PUSH",
+                "-o",
+                "CURVE_SERVERKEY=short",
+                "tcp://127.0.0.1:1",
+            ],
+            "CURVE_SERVERKEY",
+        ),
+        (
             &["-c", "PUSH", "-o", "CURVE_SERVER=1", "tcp://127.0.0.1:1"],
-            "CURVE_SERVER",
+            "CURVE_SECRETKEY",
         ),
         (
             &["-c", "PUSH", "-o", "SUBSCRIBE=x", "tcp://127.0.0.1:1"],
