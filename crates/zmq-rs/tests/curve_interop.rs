@@ -624,3 +624,89 @@ fn libzmq_plain_client_with_a_wrong_password_is_refused_with_400_by_our_server()
         peer.finish();
     }
 }
+
+// ---- CURVE options without the keys to use them ---------------------------------------------
+
+/// libzmq's CURVE_SERVER makes the socket speak CURVE whatever keys it has (with no secret key
+/// its handshakes fail); it never falls back to NULL.
+#[test]
+#[ignore = "bug: a socket with set_curve_server(true) but no CURVE_SECRETKEY silently speaks \
+            NULL (session_config falls back to MechanismConfig::Null) and takes messages from \
+            a NULL libzmq client in the clear"]
+fn a_curve_server_without_its_secret_key_never_speaks_null() {
+    for (transport, binder) in CASES {
+        let case = case(transport, binder);
+        let server = keys();
+        let ctx = Context::new();
+        let pull = ours(&ctx, zmq_rs::PULL);
+        pull.set_curve_server(true).expect("curve server");
+        pull.set_curve_publickey(server.public.as_bytes())
+            .expect("public key");
+        let spec = Spec::new("PUSH")
+            .linger(1000)
+            .wait()
+            .send_within(300, &[b"in the clear"])
+            .wait();
+        // Refusing to bind or connect would do as well as refusing the handshake.
+        let mut peer = match binder {
+            Binder::Ours => match pull.bind(&endpoint_for(transport)) {
+                Ok(()) => spec
+                    .connect(&pull.get_last_endpoint().expect("endpoint"))
+                    .start(),
+                Err(_) => continue,
+            },
+            Binder::Theirs => {
+                let mut peer = spec.bind(&endpoint_for(transport)).start();
+                if pull.connect(&peer.bound()).is_err() {
+                    continue;
+                }
+                peer
+            }
+        };
+        peer.go();
+        peer.wait_for("the send", |w| w[0] == "sent" || w[0] == "blocked");
+        assert_nothing_arrives(&pull, &case);
+        peer.go();
+        peer.finish();
+    }
+}
+
+/// libzmq's CURVE_SERVERKEY makes the socket a CURVE client whatever keys it has; it never
+/// falls back to NULL.
+#[test]
+#[ignore = "bug: a socket with set_curve_serverkey but no CURVE_PUBLICKEY/CURVE_SECRETKEY \
+            silently speaks NULL and sends its messages in the clear to a NULL libzmq server"]
+fn a_curve_client_without_its_own_key_pair_never_sends_in_the_clear() {
+    for (transport, binder) in CASES {
+        let case = case(transport, binder);
+        let server = keys();
+        let ctx = Context::new();
+        let push = ours(&ctx, zmq_rs::PUSH);
+        push.set_curve_serverkey(server.public.as_bytes())
+            .expect("server key");
+        let spec = Spec::new("PULL").wait().recv_within(300);
+        let mut peer = match binder {
+            Binder::Ours => match push.bind(&endpoint_for(transport)) {
+                Ok(()) => spec
+                    .connect(&push.get_last_endpoint().expect("endpoint"))
+                    .start(),
+                Err(_) => continue,
+            },
+            Binder::Theirs => {
+                let mut peer = spec.bind(&endpoint_for(transport)).start();
+                if push.connect(&peer.bound()).is_err() {
+                    continue;
+                }
+                peer
+            }
+        };
+        let _ = push.send("secret", zmq_rs::DONTWAIT);
+        peer.go();
+        assert_eq!(
+            peer.expect("timeout"),
+            ["timeout"],
+            "{case}: sent in the clear"
+        );
+        peer.finish();
+    }
+}

@@ -17,7 +17,7 @@
 //! | `user ID` | the ZAP user id of the message just reported |
 //! | `timeout` | a receive gave up |
 //! | `echoed LEN LEN ...` | a message was received and sent back |
-//! | `sent` / `blocked` | a send without waiting queued the message, or could not |
+//! | `sent` / `blocked` | a send without waiting (or within its time) queued the message, or could not |
 //! | `zap MECHANISM WHO allow\|deny` | the ZAP handler answered a request |
 //! | `event NUMBER VALUE ENDPOINT` | a monitor event (libzmq's numbers) |
 //! | `done` | all steps finished |
@@ -177,6 +177,14 @@ try:
                 say("sent")
             except zmq.Again:
                 say("blocked")
+        elif op == "send_within":
+            s.sndtimeo = args[0]
+            try:
+                s.send_multipart(frames_of(args[1:]))
+                say("sent")
+            except zmq.Again:
+                say("blocked")
+            s.sndtimeo = 5000
         elif op == "recv":
             receive(args[0] if args else 5000)
         elif op == "recv_until":
@@ -506,6 +514,12 @@ impl Spec {
     /// Queues a message without waiting (reports `sent` or `blocked`).
     pub fn send_nowait(self, frames: &[&[u8]]) -> Self {
         self.step("send_nowait", Self::frames(frames))
+    }
+
+    /// Sends a message if it can within `ms` (reports `sent` or `blocked`).
+    pub fn send_within(self, ms: u32, frames: &[&[u8]]) -> Self {
+        let args = std::iter::once(ms.to_string()).chain(Self::frames(frames));
+        self.step("send_within", args)
     }
 
     /// Receives one message within 5 s (reports `recv ...` or `timeout`).
