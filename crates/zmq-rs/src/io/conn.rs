@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::io::{IoSlice, Read, Write};
 use std::os::fd::AsRawFd;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -50,7 +50,7 @@ pub(super) struct NewConn {
     pub connected: bool,
 }
 
-pub(super) struct Conn {
+pub(crate) struct Conn {
     pub generation: u64,
     pub stream: Stream,
     pub socket: Arc<SocketShared>,
@@ -81,6 +81,17 @@ pub(super) struct Conn {
     pub deadline: Option<Instant>,
     /// Set when the socket was closed: flush until then, then close.
     pub linger_until: Option<Option<Instant>>,
+    /// The I/O thread closed it; a user thread holding a handle must leave it alone.
+    pub closed: bool,
+}
+
+/// A connection shared by its I/O thread and, for direct writes, the user's thread.
+pub(crate) type ConnCell = Arc<Mutex<Conn>>;
+
+/// Locks a connection (a poisoned lock is taken over: the state is valid between calls).
+pub(crate) fn lock(cell: &Mutex<Conn>) -> MutexGuard<'_, Conn> {
+    cell.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl IoLoop {
@@ -127,25 +138,29 @@ impl IoLoop {
             eof: false,
             deadline: None,
             linger_until: None,
+            closed: false,
         };
         if connected && !conn.raw {
             conn.start_session();
         }
-        entry.insert(Entity::Conn(Box::new(conn)));
+        entry.insert(Entity::Conn(Arc::new(Mutex::new(conn))));
         Some(ConnRef { token, generation })
     }
 
     /// Does all the work a connection can do now.
     pub(super) fn service_conn(&mut self, token: usize) {
-        let Some(Entity::Conn(conn)) = self.entities.get_mut(token) else {
+        let Some(cell) = self.conn_cell(token) else {
             return;
         };
-        let conn_ref = ConnRef {
-            token,
-            generation: conn.generation,
-        };
         let mut effects = Vec::new();
-        let outcome = conn.service(conn_ref, &mut effects);
+        let outcome = {
+            let mut conn = lock(&cell);
+            let conn_ref = ConnRef {
+                token,
+                generation: conn.generation,
+            };
+            conn.service(conn_ref, &mut effects)
+        };
         run_effects(effects);
         match outcome {
             Ok(()) => self.reschedule(token),
@@ -154,9 +169,10 @@ impl IoLoop {
     }
 
     fn reschedule(&mut self, token: usize) {
-        let Some(Entity::Conn(conn)) = self.entities.get_mut(token) else {
+        let Some(cell) = self.conn_cell(token) else {
             return;
         };
+        let mut conn = lock(&cell);
         let mut next = conn.session.as_ref().and_then(Session::poll_timeout);
         if let Some(Some(linger)) = conn.linger_until {
             next = Some(next.map_or(linger, |n| n.min(linger)));
@@ -171,46 +187,53 @@ impl IoLoop {
                 self.timers.schedule(at, key);
             }
         }
-        if conn.linger_done() {
+        let done = conn.linger_done();
+        drop(conn);
+        if done {
             self.close_conn(token, None);
         }
     }
 
     pub(super) fn conn_timeout(&mut self, token: usize, now: Instant) {
-        let Some(Entity::Conn(conn)) = self.entities.get_mut(token) else {
+        let Some(cell) = self.conn_cell(token) else {
             return;
         };
-        if let Some(Some(linger)) = conn.linger_until
-            && now >= linger
-        {
-            self.close_conn(token, None);
-            return;
-        }
-        let result = match conn.session.as_mut() {
-            Some(session) => session.handle_timeout(now),
-            None => Ok(()),
-        };
-        match result {
-            Ok(()) => self.service_conn(token),
-            Err(e) => {
-                if let Some(session) = conn.session.as_mut() {
-                    session.poll_transmit(now, &mut conn.tx);
-                    let _ = conn.write_some();
+        // `Some(reason)`: close, with a reason when the session failed.
+        let close = {
+            let mut guard = lock(&cell);
+            let conn = &mut *guard;
+            if matches!(conn.linger_until, Some(Some(linger)) if now >= linger) {
+                Some(None)
+            } else {
+                match conn.session.as_mut().map(|s| s.handle_timeout(now)) {
+                    Some(Err(e)) => {
+                        if let Some(session) = conn.session.as_mut() {
+                            session.poll_transmit(now, &mut conn.tx);
+                        }
+                        let _ = conn.write_some();
+                        Some(Some(e.to_string()))
+                    }
+                    _ => None,
                 }
-                self.close_conn(token, Some(e.to_string()));
             }
+        };
+        match close {
+            Some(reason) => self.close_conn(token, reason),
+            None => self.service_conn(token),
         }
     }
 
     /// The socket was closed: keep flushing this connection for at most `linger`.
     pub(super) fn start_linger(&mut self, token: usize, now: Instant, linger: Option<Duration>) {
-        let Some(Entity::Conn(conn)) = self.entities.get_mut(token) else {
+        let Some(cell) = self.conn_cell(token) else {
             return;
         };
-        let deadline = linger.map(|d| now + d);
-        conn.linger_until = Some(deadline);
-        // A connection we initiate may still be handshaking: it flushes once ready.
-        let unready_accepted = !conn.ready && conn.origin == Origin::Accepted;
+        let unready_accepted = {
+            let mut conn = lock(&cell);
+            conn.linger_until = Some(linger.map(|d| now + d));
+            // A connection we initiate may still be handshaking: it flushes once ready.
+            !conn.ready && conn.origin == Origin::Accepted
+        };
         if linger == Some(Duration::ZERO) || unready_accepted {
             self.close_conn(token, None);
         } else {
@@ -223,9 +246,11 @@ impl IoLoop {
         let Some(Entity::Conn(_)) = self.entities.get(token) else {
             return;
         };
-        let Entity::Conn(mut conn) = self.entities.remove(token) else {
+        let Entity::Conn(cell) = self.entities.remove(token) else {
             return;
         };
+        let mut conn = lock(&cell);
+        conn.closed = true;
         let _ = self.poll.registry().deregister(&mut conn.stream);
         conn.report_close();
         let mut effects = Vec::new();

@@ -30,7 +30,8 @@ use transports::{Backoff, Endpoint, Listener};
 
 use crate::core::SocketShared;
 use crate::monitor::SocketEvent;
-use conn::{Conn, NewConn};
+pub(crate) use conn::ConnCell;
+use conn::NewConn;
 use timers::{TimerKey, Timers};
 
 const WAKER: Token = Token(usize::MAX);
@@ -187,12 +188,12 @@ enum Entity {
         socket: Arc<SocketShared>,
         endpoint: String,
     },
-    Conn(Box<Conn>),
+    Conn(ConnCell),
 }
 
 /// Where a connection came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Origin {
+pub(crate) enum Origin {
     Accepted,
     Connected { connecter: usize, owner: u64 },
 }
@@ -307,32 +308,39 @@ impl IoLoop {
         }
     }
 
-    fn conn_mut(&mut self, conn: ConnRef) -> Option<&mut Conn> {
-        match self.entities.get_mut(conn.token) {
-            Some(Entity::Conn(c)) if c.generation == conn.generation => Some(c),
+    /// The connection at `token`, whatever its generation.
+    fn conn_cell(&self, token: usize) -> Option<ConnCell> {
+        match self.entities.get(token) {
+            Some(Entity::Conn(c)) => Some(c.clone()),
             _ => None,
         }
+    }
+
+    /// The connection `conn` names, if it is still that one.
+    fn conn_of(&self, conn: ConnRef) -> Option<ConnCell> {
+        self.conn_cell(conn.token)
+            .filter(|c| conn::lock(c).generation == conn.generation)
     }
 
     fn handle_command(&mut self, command: IoCommand) {
         match command {
             IoCommand::Flush(conn) | IoCommand::ResumeRead(conn) => {
-                if self.conn_mut(conn).is_some() {
+                if self.conn_of(conn).is_some() {
                     self.service_conn(conn.token);
                 }
             }
             IoCommand::AuthReply(conn, result) => {
-                if let Some(c) = self.conn_mut(conn)
-                    && let Some(session) = c.session.as_mut()
-                {
-                    session.handle_auth(crate::clock::now(), result);
+                if let Some(cell) = self.conn_of(conn) {
+                    if let Some(session) = conn::lock(&cell).session.as_mut() {
+                        session.handle_auth(crate::clock::now(), result);
+                    }
                     self.service_conn(conn.token);
                 }
             }
             IoCommand::Close(conn) => {
-                if let Some(c) = self.conn_mut(conn) {
+                if let Some(cell) = self.conn_of(conn) {
                     // The pattern already forgot the peer.
-                    c.peer = None;
+                    conn::lock(&cell).peer = None;
                     self.close_conn(conn.token, None);
                 }
             }
@@ -412,7 +420,9 @@ impl IoLoop {
                         } => {
                             out += &format!("listener {token} socket {} {endpoint}\n", socket.id);
                         }
-                        Entity::Conn(c) => out += &format!("conn {token} {}\n", c.describe()),
+                        Entity::Conn(c) => {
+                            out += &format!("conn {token} {}\n", conn::lock(c).describe());
+                        }
                     }
                 }
                 let _ = reply.send(out);
@@ -424,7 +434,7 @@ impl IoLoop {
                     .iter()
                     .map(|(_, e)| match e {
                         Entity::Listener { socket, .. } => socket.clone(),
-                        Entity::Conn(c) => c.socket.clone(),
+                        Entity::Conn(c) => conn::lock(c).socket.clone(),
                     })
                     .collect();
                 for socket in sockets {
@@ -547,9 +557,9 @@ impl IoLoop {
                 match conn {
                     Some(conn) => {
                         if let Some(deadline) = closing
-                            && let Some(c) = self.conn_mut(conn)
+                            && let Some(cell) = self.conn_of(conn)
                         {
-                            c.linger_until = Some(deadline);
+                            conn::lock(&cell).linger_until = Some(deadline);
                         }
                         self.service_conn(conn.token);
                     }
@@ -594,7 +604,7 @@ impl IoLoop {
     fn remove_connecter(&mut self, key: usize, detach_peer: bool) {
         let c = self.connecters.remove(key);
         if let Some(conn) = c.conn
-            && self.conn_mut(conn).is_some()
+            && self.conn_of(conn).is_some()
         {
             self.close_conn(conn.token, None);
         }
@@ -640,16 +650,16 @@ impl IoLoop {
             // Stop reconnecting; a live connection stays to linger.
             let c = self.connecters.remove(key);
             if let Some(conn) = c.conn
-                && let Some(conn) = self.conn_mut(conn)
+                && let Some(cell) = self.conn_of(conn)
             {
-                conn.origin = Origin::Accepted;
+                conn::lock(&cell).origin = Origin::Accepted;
             }
         }
         let conns: Vec<usize> = self
             .entities
             .iter()
             .filter_map(|(t, e)| match e {
-                Entity::Conn(c) if c.socket.id == socket.id => Some(t),
+                Entity::Conn(c) if conn::lock(c).socket.id == socket.id => Some(t),
                 _ => None,
             })
             .collect();
@@ -662,10 +672,15 @@ impl IoLoop {
         while let Some((at, key)) = self.timers.pop_due(now) {
             match key {
                 TimerKey::Conn(conn) => {
-                    if let Some(c) = self.conn_mut(conn)
-                        && c.deadline == Some(at)
-                    {
-                        c.deadline = None;
+                    let due = self.conn_of(conn).is_some_and(|cell| {
+                        let mut c = conn::lock(&cell);
+                        let due = c.deadline == Some(at);
+                        if due {
+                            c.deadline = None;
+                        }
+                        due
+                    });
+                    if due {
                         self.conn_timeout(conn.token, now);
                     }
                 }
