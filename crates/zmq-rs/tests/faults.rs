@@ -1397,3 +1397,145 @@ fn a_burst_of_megabytes_arrives_whole_rfc30() {
         }
     }
 }
+
+// ---- stalled peers and handshakes --------------------------------------------------------------
+
+/// RFC 30 (PUSH): a peer that stops reading gets no more once its queue is full; the others
+/// get the rest. Our PUSH (SNDHWM 10, 4 KiB kernel buffers) has a raw PULL that completes
+/// the handshake and never reads, and a libzmq PULL that does: every send succeeds within
+/// its timeout, and the libzmq PULL gets all but the few the stalled peer absorbed, in order.
+/// (3,000 messages of 1,000 octets: under the 4 MiB at which the burst bug above strikes.)
+#[test]
+fn a_peer_that_stops_reading_does_not_stall_a_push_rfc30() {
+    const N: u32 = 3000;
+    let ctx = Context::new();
+    let push = ours(&ctx, zmq_rs::PUSH, 2000);
+    push.set_sndhwm(10).expect("sndhwm");
+    push.set_sndbuf(4096).expect("sndbuf");
+    let monitor = push.monitor_events(zmq_rs::EVENT_ALL).expect("monitor");
+    let ep = bind_tcp(&push);
+    let stalled = Raw::handshake(addr_of(&ep), "PULL");
+    // Our side has the stalled peer once its handshake succeeded there too.
+    loop {
+        let event = monitor
+            .recv(Some(Duration::from_secs(2)))
+            .expect("no HANDSHAKE_SUCCEEDED");
+        if event.event == zmq_rs::SocketEvent::HandshakeSucceeded {
+            break;
+        }
+    }
+
+    let lctx = zmq::Context::new();
+    let lpull = theirs(&lctx, zmq::PULL, 2000);
+    lpull.set_rcvbuf(4096).expect("rcvbuf");
+    lpull.connect(&ep).expect("libzmq connect");
+    let receiver = thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Ok(m) = lpull.recv_bytes(0) {
+            let seq = u32::from_be_bytes(m[..4].try_into().expect("sequence"));
+            got.push(seq);
+            if seq == N - 1 {
+                break;
+            }
+        }
+        got
+    });
+    let mut body = vec![0u8; 1000];
+    for i in 0..N {
+        body[..4].copy_from_slice(&i.to_be_bytes());
+        push.send(&body[..], 0)
+            .unwrap_or_else(|e| panic!("send {i} with a stalled peer: {e}"));
+    }
+    let got = receiver.join().expect("receiver");
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "out of order");
+    let absorbed = N as usize - got.len();
+    assert!(
+        absorbed <= 10 + TCP_SLACK_OCTETS / 1000,
+        "the stalled peer took {absorbed} messages"
+    );
+    // The stalled peer was given some: it was a peer, not ignored.
+    assert!(absorbed > 0, "the stalled peer got nothing");
+    drop(stalled.stream.shutdown(Shutdown::Both));
+}
+
+/// RFC 29 (PUB): a subscriber that stops reading loses messages, the others do not. Our PUB
+/// serves a raw SUB that subscribes to everything and never reads, and a libzmq SUB that
+/// keeps up (the PUB sends in batches of 100 and waits for each to arrive there): the libzmq
+/// SUB receives all 3,000, in order.
+#[test]
+fn a_subscriber_that_stops_reading_costs_the_others_nothing_rfc29() {
+    const N: u32 = 3000;
+    let ctx = Context::new();
+    let publisher = ours(&ctx, zmq_rs::PUB, 2000);
+    // SNDHWM applies to each subscriber's pipe: the default 1000 holds a batch of 100.
+    publisher.set_sndbuf(4096).expect("sndbuf");
+    let ep = bind_tcp(&publisher);
+    let mut stalled = Raw::handshake(addr_of(&ep), "SUB");
+    stalled.write(&command(b"SUBSCRIBE", b""));
+
+    let lctx = zmq::Context::new();
+    let sub = theirs(&lctx, zmq::SUB, 2000);
+    sub.set_subscribe(b"").expect("subscribe");
+    sub.connect(&ep).expect("libzmq connect");
+    // Until the libzmq SUB's subscription is in place (both subscriptions are then).
+    sub.set_rcvtimeo(20).expect("rcvtimeo");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        publisher.send(&[0xFF; 4][..], 0).expect("probe");
+        if sub.recv_bytes(0).is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no subscription");
+    }
+    while sub.recv_bytes(0).is_ok() {}
+    sub.set_rcvtimeo(2000).expect("rcvtimeo");
+
+    let mut body = vec![0u8; 1000];
+    for batch in 0..N / 100 {
+        for i in batch * 100..(batch + 1) * 100 {
+            body[..4].copy_from_slice(&i.to_be_bytes());
+            publisher.send(&body[..], DONTWAIT).expect("PUB send");
+        }
+        for i in batch * 100..(batch + 1) * 100 {
+            let m = sub
+                .recv_bytes(0)
+                .unwrap_or_else(|e| panic!("message {i} lost: {e}"));
+            assert_eq!(m[..4], i.to_be_bytes(), "message {i}");
+        }
+    }
+    // The stalled subscriber was served until its queue was full.
+    let mut f = stalled.read_frame().expect("the stalled SUB got messages");
+    while f.flags & 0x04 != 0 {
+        f = stalled.read_frame().expect("a message after commands");
+    }
+    assert!(matches!(f.body.len(), 4 | 1000), "{f:?}");
+}
+
+/// libzmq's HANDSHAKE_IVL: a connection that does not complete the ZMTP handshake in time
+/// is closed, whether the peer sends nothing, half a greeting, or a greeting and no READY.
+#[test]
+fn a_handshake_that_does_not_finish_in_time_is_dropped() {
+    let ctx = Context::new();
+    let pull = ours(&ctx, zmq_rs::PULL, 1000);
+    pull.set_handshake_ivl(200).expect("handshake ivl");
+    let ep = bind_tcp(&pull);
+    let addr = addr_of(&ep);
+    let cases: [(&str, Vec<u8>); 3] = [
+        ("nothing", Vec::new()),
+        ("half a greeting", greeting()[..10].to_vec()),
+        ("a greeting and no READY", greeting().to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let mut raw = Raw::connect(addr);
+        raw.write(&bytes);
+        let started = Instant::now();
+        let closed = raw
+            .wait_closed(Duration::from_secs(2))
+            .map(|_| started.elapsed())
+            .unwrap_or_else(|| panic!("{what}: the connection stayed open"));
+        assert!(
+            (Duration::from_millis(150)..Duration::from_millis(800)).contains(&closed),
+            "{what}: closed after {closed:?} with HANDSHAKE_IVL 200 ms"
+        );
+    }
+}
