@@ -1222,28 +1222,33 @@ pub(crate) fn transport_config(options: &SocketOptions) -> TransportConfig {
     }
 }
 
-/// The ZMTP session settings a socket's options ask for.
-pub(crate) fn session_config(socket: &SocketShared) -> SessionConfig {
+/// The ZMTP session settings a socket's options ask for. An incomplete CURVE setup is an
+/// error, never a silent fall back to NULL (libzmq refuses the connection too).
+pub(crate) fn session_config(socket: &SocketShared) -> std::result::Result<SessionConfig, String> {
     let state = socket.lock();
     let o = &state.options;
     let mut config = SessionConfig::new(socket.socket_type);
     config.routing_id = o.routing_id.clone();
-    config.mechanism = if o.curve_server
-        && let (Some(public), Some(secret)) = (&o.curve_public, &o.curve_secret)
-    {
+    let wants_curve = o.curve_server || o.curve_server_key.is_some();
+    config.mechanism = if wants_curve {
         config.rng_seed = crate::random::seed();
-        MechanismConfig::CurveServer {
-            public: *public,
-            secret: secret.clone(),
-        }
-    } else if let (Some(server_public), Some(public), Some(secret)) =
-        (&o.curve_server_key, &o.curve_public, &o.curve_secret)
-    {
-        config.rng_seed = crate::random::seed();
-        MechanismConfig::CurveClient {
-            server_public: *server_public,
-            public: *public,
-            secret: secret.clone(),
+        match (&o.curve_public, &o.curve_secret, &o.curve_server_key) {
+            (Some(public), Some(secret), _) if o.curve_server => MechanismConfig::CurveServer {
+                public: *public,
+                secret: secret.clone(),
+            },
+            (Some(public), Some(secret), Some(server_public)) => MechanismConfig::CurveClient {
+                server_public: *server_public,
+                public: *public,
+                secret: secret.clone(),
+            },
+            _ => {
+                return Err(
+                    "CURVE needs CURVE_PUBLICKEY and CURVE_SECRETKEY (and, for a \
+                     client, CURVE_SERVERKEY): not connecting without encryption"
+                        .into(),
+                );
+            }
         }
     } else if o.plain_server {
         MechanismConfig::PlainServer
@@ -1263,7 +1268,7 @@ pub(crate) fn session_config(socket: &SocketShared) -> SessionConfig {
     config.heartbeat_ttl = positive_millis(o.heartbeat_ttl);
     config.heartbeat_timeout = positive_millis(o.heartbeat_timeout);
     config.metadata = o.metadata.clone();
-    config
+    Ok(config)
 }
 
 impl Socket {

@@ -210,6 +210,10 @@ fn our_curve_client_refused_by_a_libzmq_zap_handler_reports_auth_failure_400() {
         );
         let event = await_event(&monitor, SocketEvent::HandshakeFailedAuth, &case);
         assert_eq!(event.value, 400, "{case}: the ZAP status code from ERROR");
+        // Stop reconnecting before libzmq shuts down: libzmq 4.3 asserts in zap_client.cpp
+        // when a handshake asks its ZAP handler after the handler's socket has closed.
+        drop(monitor);
+        drop(push);
         peer.go();
         peer.expect("timeout");
         peer.finish();
@@ -554,9 +558,6 @@ fn our_plain_client_with_a_wrong_password_is_refused_by_libzmq() {
 /// (`5E 52 52 4F 52`), followed by the reason `03 "400"`. libzmq's own PLAIN client matches
 /// the same literal and reports HANDSHAKE_FAILED_AUTH 400; ours sees no ERROR command.
 #[test]
-#[ignore = "bug: a libzmq 4.3 PLAIN server's refusal (its ERROR command is misnamed `^RROR` \
-            on the wire) is reported by our PLAIN client as HANDSHAKE_FAILED_PROTOCOL \
-            0x10000011, where libzmq's own client reports HANDSHAKE_FAILED_AUTH 400"]
 fn our_plain_client_reports_a_libzmq_plain_refusal_as_auth_failure_400() {
     let ctx = Context::new();
     let push = ours(&ctx, zmq_rs::PUSH);
@@ -630,9 +631,6 @@ fn libzmq_plain_client_with_a_wrong_password_is_refused_with_400_by_our_server()
 /// libzmq's CURVE_SERVER makes the socket speak CURVE whatever keys it has (with no secret key
 /// its handshakes fail); it never falls back to NULL.
 #[test]
-#[ignore = "bug: a socket with set_curve_server(true) but no CURVE_SECRETKEY silently speaks \
-            NULL (session_config falls back to MechanismConfig::Null) and takes messages from \
-            a NULL libzmq client in the clear"]
 fn a_curve_server_without_its_secret_key_never_speaks_null() {
     for (transport, binder) in CASES {
         let case = case(transport, binder);
@@ -674,8 +672,6 @@ fn a_curve_server_without_its_secret_key_never_speaks_null() {
 /// libzmq's CURVE_SERVERKEY makes the socket a CURVE client whatever keys it has; it never
 /// falls back to NULL.
 #[test]
-#[ignore = "bug: a socket with set_curve_serverkey but no CURVE_PUBLICKEY/CURVE_SECRETKEY \
-            silently speaks NULL and sends its messages in the clear to a NULL libzmq server"]
 fn a_curve_client_without_its_own_key_pair_never_sends_in_the_clear() {
     for (transport, binder) in CASES {
         let case = case(transport, binder);

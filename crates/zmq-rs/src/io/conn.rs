@@ -83,6 +83,8 @@ pub(crate) struct Conn {
     pub linger_until: Option<Option<Instant>>,
     /// The I/O thread closed it; a user thread holding a handle must leave it alone.
     pub closed: bool,
+    /// The socket's options cannot make a session (an incomplete CURVE setup): close.
+    pub refused: Option<String>,
 }
 
 /// A connection shared by its I/O thread and, for direct writes, the user's thread.
@@ -139,6 +141,7 @@ impl IoLoop {
             deadline: None,
             linger_until: None,
             closed: false,
+            refused: None,
         };
         if connected && !conn.raw {
             conn.start_session();
@@ -346,8 +349,10 @@ impl Conn {
     }
 
     fn start_session(&mut self) {
-        let config = crate::socket::session_config(&self.socket);
-        self.session = Some(Session::new(crate::clock::now(), config));
+        match crate::socket::session_config(&self.socket) {
+            Ok(config) => self.session = Some(Session::new(crate::clock::now(), config)),
+            Err(reason) => self.refused = Some(reason),
+        }
     }
 
     /// True once a closed socket's connection has nothing left to send.
@@ -370,6 +375,9 @@ impl Conn {
     }
 
     fn service(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<(), String> {
+        if let Some(reason) = &self.refused {
+            return Err(reason.clone());
+        }
         if self.session.is_none() && !(self.raw && self.ready) {
             // A connect in progress: it is done when the stream is writable without error.
             match self.stream.take_error() {
@@ -397,6 +405,9 @@ impl Conn {
                 self.attach_peer(me, info, zmtp_proto::Properties::new(), effects)?;
             } else {
                 self.start_session();
+                if let Some(reason) = &self.refused {
+                    return Err(reason.clone());
+                }
             }
         }
         let mut moved = 0;

@@ -22,6 +22,13 @@ use crate::error::SessionError;
 use crate::mechanism::{HandshakeCtx, Mechanism, Step, peer_error, unexpected};
 use crate::session::{AuthRequest, AuthResult};
 
+/// libzmq 4.3's PLAIN server starts its ERROR command with `^RROR` instead of the
+/// length-prefixed name: its C literal `"\x05ERROR"` reads as the escape `\x05E` (`^`)
+/// followed by `RROR`, so the name's length octet is lost too. A client must take it as ERROR
+/// (the reason follows as usual) to report the refusal as libzmq's own client does: an
+/// authentication failure, not a malformed command.
+const LIBZMQ_PLAIN_ERROR: &[u8] = b"^RROR";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientState {
     /// HELLO queued; waiting for WELCOME.
@@ -65,7 +72,11 @@ impl Mechanism for PlainClient {
         ctx: &mut HandshakeCtx<'_>,
         body: Bytes,
     ) -> Result<Step, SessionError> {
-        let (kind, data_at) = Command::peek(&body)?;
+        let (kind, data_at) = if body.starts_with(LIBZMQ_PLAIN_ERROR) {
+            (Some(CommandKind::Error), LIBZMQ_PLAIN_ERROR.len())
+        } else {
+            Command::peek(&body)?
+        };
         match (kind, self.state) {
             (Some(CommandKind::Welcome), ClientState::AwaitingWelcome) => {
                 Command::decode_known(CommandKind::Welcome, &body, data_at)?;

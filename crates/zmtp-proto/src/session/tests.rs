@@ -1550,3 +1550,24 @@ fn max_msg_size_also_applies_to_handshake_commands_like_libzmq() {
 }
 
 mod curve;
+
+/// libzmq 4.3.5's PLAIN server misnames its ERROR command `^RROR` (its C literal
+/// `"\x05ERROR"` swallows the `E` into the escape). A refusal must still read as the ZAP
+/// status it carries (RFC 27: 400), as libzmq's own client reads it, not as a malformed
+/// command.
+#[test]
+fn plain_client_reads_libzmqs_misnamed_error_as_an_auth_failure_rfc24() {
+    let now = origin();
+    let mut client = Peer::new(now, plain_client(SocketType::Req, b"u", b"wrong"));
+    client.output(now);
+    let mut input = greeting_bytes(MechanismName::PLAIN, 1, true);
+    // A short command frame as libzmq writes it: `^RROR` (no name length), reason "400".
+    input.extend_from_slice(&[0x04, 9, b'^', b'R', b'R', b'O', b'R', 3, b'4', b'0', b'0']);
+    client.feed(now, &input);
+    let error = client.error.clone().expect("the refusal ends the session");
+    assert_eq!(
+        error.handshake_failure(),
+        crate::HandshakeFailure::Auth { status_code: 400 },
+        "{error:?}"
+    );
+}
