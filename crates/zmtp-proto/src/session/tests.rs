@@ -1567,7 +1567,7 @@ fn plain_client_reads_libzmqs_misnamed_error_as_an_auth_failure_rfc24() {
     let error = client.error.clone().expect("the refusal ends the session");
     assert_eq!(
         error.handshake_failure(),
-        crate::HandshakeFailure::Auth { status_code: 400 },
+        HandshakeFailure::Auth { status_code: 400 },
         "{error:?}"
     );
 }
