@@ -1539,3 +1539,138 @@ fn a_handshake_that_does_not_finish_in_time_is_dropped() {
         );
     }
 }
+
+// ---- peers that are refused, endpoints that go ------------------------------------------------
+
+/// libzmq's ROUTER without ROUTER_HANDOVER (`router_t::identify_peer`): a second peer
+/// announcing a routing id already in use is ignored; the first keeps the id, its messages
+/// and its replies; the second's messages are not delivered and it gets no replies.
+#[test]
+fn router_keeps_the_first_peer_of_a_duplicate_routing_id_rfc28() {
+    let ctx = Context::new();
+    let router = ours(&ctx, zmq_rs::ROUTER, 300);
+    let ep = bind_tcp(&router);
+    let lctx = zmq::Context::new();
+    let first = theirs(&lctx, zmq::DEALER, 300);
+    first.set_identity(b"x").expect("identity");
+    first.connect(&ep).expect("connect");
+    first.send("from first", 0).expect("send");
+    assert_eq!(
+        router.recv_multipart(0).expect("first"),
+        vec![b"x".to_vec(), b"from first".to_vec()]
+    );
+    let second = theirs(&lctx, zmq::DEALER, 300);
+    second.set_identity(b"x").expect("identity");
+    second.connect(&ep).expect("connect");
+    second.send("from second", 0).expect("send");
+    // The second's message, had it been taken, was sent before this one.
+    thread::sleep(Duration::from_millis(100));
+    first.send("first again", 0).expect("send");
+    assert_eq!(
+        router.recv_multipart(0).expect("first again"),
+        vec![b"x".to_vec(), b"first again".to_vec()]
+    );
+    assert!(router.recv_multipart(0).is_err(), "the duplicate's message");
+    router
+        .send_multipart([&b"x"[..], b"reply"], 0)
+        .expect("reply");
+    assert_eq!(first.recv_bytes(0).expect("reply"), b"reply");
+    assert!(second.recv_bytes(0).is_err(), "the duplicate got the reply");
+}
+
+/// RFC 31: a PAIR has one peer at a time. While libzmq PAIR A is connected to our PAIR, a
+/// second one's messages are not delivered and it receives nothing.
+#[test]
+fn pair_ignores_a_second_peer_while_it_has_one_rfc31() {
+    let ctx = Context::new();
+    let pair = ours(&ctx, zmq_rs::PAIR, 300);
+    let ep = bind_tcp(&pair);
+    let lctx = zmq::Context::new();
+    let a = theirs(&lctx, zmq::PAIR, 300);
+    a.connect(&ep).expect("connect");
+    a.send("from A", 0).expect("send");
+    assert_eq!(pair.recv_bytes(0).expect("A"), b"from A");
+    let b = theirs(&lctx, zmq::PAIR, 300);
+    b.connect(&ep).expect("connect");
+    b.send("from B", 0).expect("queued at B");
+    thread::sleep(Duration::from_millis(100));
+    a.send("A again", 0).expect("send");
+    assert_eq!(pair.recv_bytes(0).expect("A again"), b"A again");
+    assert!(pair.recv_bytes(0).is_err(), "B's message was delivered");
+    pair.send("to A", 0).expect("send");
+    assert_eq!(a.recv_bytes(0).expect("to A"), b"to A");
+    assert!(b.recv_bytes(0).is_err(), "B received");
+}
+
+/// libzmq unlinks a socket file left at an ipc path (by a process that died) before it
+/// binds: binding there succeeds and serves connections.
+#[test]
+fn binding_over_a_stale_ipc_socket_file_works() {
+    let ep = endpoint_for(Transport::Ipc);
+    let path = ep.strip_prefix("ipc://").expect("ipc path").to_owned();
+    // std's listener does not unlink its file when dropped: a stale socket file remains.
+    drop(std::os::unix::net::UnixListener::bind(&path).expect("stale listener"));
+    assert!(std::path::Path::new(&path).exists());
+    let ctx = Context::new();
+    let pull = ours(&ctx, zmq_rs::PULL, 2000);
+    pull.bind(&ep).expect("bind over a stale socket file");
+    let lctx = zmq::Context::new();
+    let push = theirs(&lctx, zmq::PUSH, 2000);
+    push.connect(&ep).expect("libzmq connect");
+    push.send("via ipc", 0).expect("send");
+    assert_eq!(pull.recv_bytes(0).expect("message"), b"via ipc");
+}
+
+/// libzmq's zmq_disconnect: the messages queued for that endpoint are dropped and the socket
+/// stops connecting to it (a peer binding there later gets nothing); with no peer left, a
+/// PUSH would block; disconnecting again is ENOENT.
+#[test]
+fn disconnect_drops_what_was_queued_and_stops_connecting() {
+    let ep = refused_endpoint();
+    let ctx = Context::new();
+    let push = ours(&ctx, zmq_rs::PUSH, 300);
+    push.set_reconnect_ivl(20).expect("reconnect");
+    push.connect(&ep).expect("connect");
+    for _ in 0..3 {
+        push.send("queued", 0).expect("queue");
+    }
+    push.disconnect(&ep).expect("disconnect");
+    assert!(matches!(push.send("x", DONTWAIT), Err(Error::WouldBlock)));
+    assert!(matches!(
+        push.disconnect(&ep),
+        Err(Error::NoSuchEndpoint(_))
+    ));
+    let lctx = zmq::Context::new();
+    let pull = theirs(&lctx, zmq::PULL, 500);
+    pull.bind(&ep).expect("libzmq bind");
+    assert!(
+        pull.recv_bytes(0).is_err(),
+        "a disconnected endpoint got messages"
+    );
+}
+
+/// libzmq 4.3's zmq_unbind: the endpoint accepts no new connections, but connections it
+/// already accepted stay and keep delivering.
+#[test]
+fn unbind_stops_accepting_but_keeps_accepted_connections() {
+    let ctx = Context::new();
+    let pull = ours(&ctx, zmq_rs::PULL, 2000);
+    let ep = bind_tcp(&pull);
+    let lctx = zmq::Context::new();
+    let push = theirs(&lctx, zmq::PUSH, 2000);
+    push.connect(&ep).expect("connect");
+    push.send("before", 0).expect("send");
+    assert_eq!(pull.recv_bytes(0).expect("before"), b"before");
+    pull.unbind(&ep).expect("unbind");
+    assert!(matches!(pull.unbind(&ep), Err(Error::NoSuchEndpoint(_))));
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while TcpStream::connect(addr_of(&ep)).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after unbind");
+        thread::sleep(Duration::from_millis(10));
+    }
+    push.send("after", 0).expect("send");
+    assert_eq!(
+        pull.recv_bytes(0).expect("an accepted connection stays"),
+        b"after"
+    );
+}
