@@ -326,6 +326,14 @@ pub trait Pattern: Send + std::fmt::Debug {
     /// Whether `peer`'s inbound queue can take more traffic.
     fn can_receive_from(&self, peer: PeerId) -> bool;
 
+    /// How many more messages `peer`'s inbound queue takes before it is full (0 exactly when
+    /// [`Pattern::can_receive_from`] is false; `usize::MAX` without a high-water mark). A
+    /// driver moving messages between two machines in one process uses it to hold no more
+    /// than the two high-water marks, as libzmq's inproc pipes do.
+    fn receive_room(&self, peer: PeerId) -> usize {
+        usize::from(self.can_receive_from(peer))
+    }
+
     /// Counters for `peer`, if the machine knows it.
     fn peer_stats(&self, peer: PeerId) -> Option<PeerStats>;
 

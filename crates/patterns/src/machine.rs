@@ -320,6 +320,13 @@ impl<B: Behaviour> Pattern for Machine<B> {
             .is_some_and(crate::pipe::Pipe::can_receive)
     }
 
+    fn receive_room(&self, peer: PeerId) -> usize {
+        self.core
+            .key(peer)
+            .and_then(|k| self.core.pipe(k))
+            .map_or(0, crate::pipe::Pipe::receive_room)
+    }
+
     fn peer_stats(&self, peer: PeerId) -> Option<PeerStats> {
         let key = self.core.key(peer)?;
         self.core.pipe(key).map(crate::pipe::Pipe::stats)

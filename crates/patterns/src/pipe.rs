@@ -247,6 +247,18 @@ impl Pipe {
         self.live && self.in_flow.writer_active && self.in_flow.has_room()
     }
 
+    /// How many more messages the connection may hand over before the queue is full.
+    pub(crate) fn receive_room(&self) -> usize {
+        if !self.can_receive() {
+            return 0;
+        }
+        let flow = &self.in_flow;
+        if flow.hwm == 0 {
+            return usize::MAX;
+        }
+        usize::try_from(flow.hwm - (flow.written - flow.peer_read)).unwrap_or(usize::MAX)
+    }
+
     /// Counts traffic received from the peer (whether it is queued or consumed at once).
     pub(crate) fn count_in(&mut self, traffic: &Traffic) {
         self.stats.msgs_in += 1;

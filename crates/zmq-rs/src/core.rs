@@ -14,7 +14,7 @@ use slab::Slab;
 use zmtp_proto::SocketType;
 
 use crate::inproc::{InprocLink, Side};
-use crate::io::{ConnRef, IoCommand, IoShared};
+use crate::io::{ConnLink, IoCommand, IoShared};
 use crate::monitor::MonitorSink;
 use crate::options::SocketOptions;
 use crate::poll::Watchers;
@@ -110,6 +110,9 @@ pub(crate) struct SocketState {
     pub terminated: bool,
     /// Set when the user closed the socket.
     pub closed: bool,
+    /// The user received a message since the last direct write: the next transmission
+    /// is likely a reply, written on the user's thread (see `Effect::DirectFlush`).
+    pub direct_write: bool,
     /// The instant the I/O thread last looked at the clock. User calls hand it to the
     /// machine instead of reading the clock per message: no socket type's send or receive
     /// depends on the time, and a reading a few microseconds old is still a valid `now`.
@@ -136,7 +139,7 @@ pub(crate) struct PeerSlot {
 pub(crate) enum PeerLink {
     /// A tcp or ipc connection owned by the socket's I/O thread; `None` while no connection
     /// is up (a connecting socket queues meanwhile).
-    Conn(Option<ConnRef>),
+    Conn(Option<ConnLink>),
     /// Another socket in this process.
     Inproc(Arc<InprocLink>, Side),
     /// An inproc connect waiting for the endpoint to be bound.
@@ -147,6 +150,8 @@ pub(crate) enum PeerLink {
 #[derive(Debug)]
 pub(crate) enum Effect {
     Io(Arc<IoShared>, IoCommand),
+    /// Write the connection's queued traffic on this thread (see `io::direct_flush`).
+    DirectFlush(ConnLink, Arc<IoShared>),
     InprocTransfer(Arc<InprocLink>, Side),
     InprocDetach(Arc<InprocLink>, Side),
 }
@@ -170,6 +175,7 @@ impl SocketShared {
                 blocked: 0,
                 terminated: false,
                 closed: false,
+                direct_write: false,
                 recent_now: crate::clock::now(),
                 watchers: Watchers::default(),
             }),
@@ -198,7 +204,7 @@ impl SocketShared {
                     if let Some(slot) = state.peers.get(peer.0) {
                         match &slot.link {
                             PeerLink::Conn(Some(conn)) => effects
-                                .push(Effect::Io(self.io.clone(), IoCommand::ResumeRead(*conn))),
+                                .push(Effect::Io(self.io.clone(), IoCommand::ResumeRead(conn.at))),
                             PeerLink::Inproc(link, side) => {
                                 // Room again: a sender blocked on a full queue needs it now;
                                 // otherwise the next receive pulls.
@@ -232,7 +238,13 @@ impl SocketShared {
                 if !slot.tx_scheduled {
                     slot.tx_scheduled = true;
                     if let Some(conn) = conn {
-                        effects.push(Effect::Io(self.io.clone(), IoCommand::Flush(*conn)));
+                        if std::mem::take(&mut state.direct_write) {
+                            // The user just received (request-reply): write on this
+                            // thread, sparing the wake-up of the I/O thread.
+                            effects.push(Effect::DirectFlush(conn.clone(), self.io.clone()));
+                        } else {
+                            effects.push(Effect::Io(self.io.clone(), IoCommand::Flush(conn.at)));
+                        }
                     }
                 }
             }
@@ -270,7 +282,7 @@ impl SocketShared {
             .handle_peer_detached(crate::clock::now(), peer);
         match slot.link {
             PeerLink::Conn(Some(conn)) => {
-                effects.push(Effect::Io(self.io.clone(), IoCommand::Close(conn)));
+                effects.push(Effect::Io(self.io.clone(), IoCommand::Close(conn.at)));
             }
             PeerLink::Inproc(link, side) => effects.push(Effect::InprocDetach(link, side)),
             PeerLink::Conn(None) | PeerLink::InprocPending => {}
@@ -284,6 +296,7 @@ pub(crate) fn run_effects(mut effects: Vec<Effect>) {
     while let Some(effect) = effects.pop() {
         match effect {
             Effect::Io(io, command) => io.submit(command),
+            Effect::DirectFlush(conn, io) => crate::io::direct_flush(&conn, &io, &mut effects),
             Effect::InprocTransfer(link, from) => link.transfer(from, &mut effects),
             Effect::InprocDetach(link, side) => link.detach(side, &mut effects),
         }

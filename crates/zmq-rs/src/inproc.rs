@@ -20,9 +20,6 @@ use zmtp_proto::{SocketType, Traffic};
 
 use crate::core::{Effect, PeerLink, SocketShared, Waiting};
 
-/// Messages moved per lock of the sending socket.
-const TRANSFER_BATCH: usize = 256;
-
 /// One end of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
@@ -88,13 +85,13 @@ impl InprocLink {
                     socket: Arc::downgrade(connecter),
                     peer: connecter_peer,
                     waiting: connecter.waiting.clone(),
-                    eager: sends_subscriptions(connecter.socket_type),
+                    eager: hands_over_eagerly(connecter.socket_type),
                 },
                 End {
                     socket: Arc::downgrade(binder),
                     peer: binder_peer,
                     waiting: binder.waiting.clone(),
-                    eager: sends_subscriptions(binder.socket_type),
+                    eager: hands_over_eagerly(binder.socket_type),
                 },
             ],
             directions: [Mutex::default(), Mutex::default()],
@@ -132,28 +129,47 @@ impl InprocLink {
             return;
         };
         loop {
+            // Take from the sender no more than the receiver has room for, so that the link
+            // holds what the two high-water marks allow and no more (libzmq's inproc pipe).
+            let room = {
+                let state = dst_socket.lock();
+                if !state.peers.contains(dst.peer.0) {
+                    drop(state);
+                    dir.in_flight.clear();
+                    break;
+                }
+                state.pattern.receive_room(dst.peer)
+            };
+            let want = room.saturating_sub(dir.in_flight.len());
             let mut pulled = 0;
-            let asked = dir.in_flight.len() < TRANSFER_BATCH;
-            if asked && let Some(src_socket) = src.socket.upgrade() {
+            if want > 0
+                && let Some(src_socket) = src.socket.upgrade()
+            {
                 let mut state = src_socket.lock();
                 let linked = matches!(
                     state.peers.get(src.peer.0),
                     Some(slot) if matches!(slot.link, PeerLink::Inproc(..))
                 );
                 if linked {
-                    pulled = state
-                        .pattern
-                        .poll_transmit_batch(src.peer, &mut dir.in_flight);
+                    if want == usize::MAX {
+                        pulled = state
+                            .pattern
+                            .poll_transmit_batch(src.peer, &mut dir.in_flight);
+                    } else {
+                        while pulled < want {
+                            let Some(traffic) = state.pattern.poll_transmit(src.peer) else {
+                                break;
+                            };
+                            dir.in_flight.push_back(traffic);
+                            pulled += 1;
+                        }
+                    }
                     if pulled > 0 {
                         src_socket.after_change(&mut state, effects);
                     }
                 }
             }
             let mut state = dst_socket.lock();
-            if !state.peers.contains(dst.peer.0) {
-                dir.in_flight.clear();
-                break;
-            }
             if !dir.in_flight.is_empty() {
                 let now = crate::clock::now();
                 state.recent_now = now;
@@ -170,8 +186,8 @@ impl InprocLink {
                 // The receiver is full: its ResumeReceive brings us back.
                 break;
             }
-            if asked && pulled == 0 {
-                // Everything the sender queued has been delivered.
+            if pulled == 0 {
+                // Everything the sender queued (or all the receiver takes) is delivered.
                 if dir.sender_gone {
                     dst_socket.detach_peer(&mut state, dst.peer, effects);
                     dst_socket.after_change(&mut state, effects);
@@ -271,10 +287,18 @@ pub(crate) fn complete_link(
     effects.push(Effect::InprocTransfer(link, Side::Binder));
 }
 
-/// Socket types whose traffic is mostly subscriptions (handed over eagerly).
-fn sends_subscriptions(socket_type: SocketType) -> bool {
+/// Socket types whose traffic is handed over as soon as it is queued: subscribers (their
+/// subscriptions go to publishers, which never receive), and publishers (their sends never
+/// wait, so they never push before waiting, and a subscriber that is not receiving must
+/// still hold up to its RCVHWM, as libzmq's inproc pipes do).
+fn hands_over_eagerly(socket_type: SocketType) -> bool {
     matches!(
         socket_type,
-        SocketType::Sub | SocketType::XSub | SocketType::Dish
+        SocketType::Sub
+            | SocketType::XSub
+            | SocketType::Dish
+            | SocketType::Pub
+            | SocketType::XPub
+            | SocketType::Radio
     )
 }

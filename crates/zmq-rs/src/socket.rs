@@ -504,6 +504,7 @@ impl Socket {
             let now = state.recent_now;
             match state.pattern.recv(now) {
                 Ok(msg) => {
+                    state.direct_write = true;
                     if state.pattern.recv_is_stateless() && !state.watchers.has_handles() {
                         while batch.len() < RECV_BATCH {
                             match state.pattern.recv(now) {
@@ -851,7 +852,7 @@ impl Socket {
     int_option!(
         /// HEARTBEAT_TIMEOUT in milliseconds: drop the connection when nothing arrives this
         /// long after a PING; -1 uses HEARTBEAT_IVL.
-        set_heartbeat_timeout, get_heartbeat_timeout, heartbeat_timeout, -1
+        set_heartbeat_timeout, get_heartbeat_timeout, heartbeat_timeout, 0
     );
 
     /// MAXMSGSIZE in octets: a peer sending a larger message is disconnected; -1 no limit.

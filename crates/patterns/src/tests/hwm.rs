@@ -238,3 +238,20 @@ fn batch_transmit_reads_in_order_and_reactivates_a_full_writer() {
     );
     assert_eq!(s.poll_transmit_batch(P1, &mut taken), 0);
 }
+
+/// The room left in a peer's inbound queue counts down to the high-water mark and is zero
+/// exactly when the peer cannot receive (libzmq's `check_hwm` on the reader's side).
+#[test]
+fn receive_room_counts_down_to_the_high_water_mark() {
+    let mut s = socket(SocketType::Pull);
+    set(&mut s, PatternOption::RcvHwm(3));
+    attach(&mut s, P1, SocketType::Push);
+    assert_eq!(s.receive_room(P1), 3);
+    from_peer(&mut s, P1, msg![b"1"]);
+    assert_eq!(s.receive_room(P1), 2);
+    from_peer(&mut s, P1, msg![b"2"]);
+    from_peer(&mut s, P1, msg![b"3"]);
+    assert_eq!(s.receive_room(P1), 0);
+    assert!(!s.can_receive_from(P1));
+    assert_eq!(s.receive_room(P4), 0, "an unknown peer takes nothing");
+}

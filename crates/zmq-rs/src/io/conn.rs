@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::io::{IoSlice, Read, Write};
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -18,7 +18,7 @@ use patterns::{AttachInfo, PeerId, PeerInfo};
 use transports::Stream;
 use zmtp_proto::{HandshakeFailure, Session, SessionEvent, Traffic, TxBuf};
 
-use super::{ConnRef, Entity, IoLoop, Origin, TimerKey};
+use super::{ConnLink, ConnRef, Entity, IoCommand, IoLoop, Origin, TimerKey};
 use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, run_effects};
 use crate::monitor::SocketEvent;
 use crate::zap::Decision;
@@ -85,6 +85,8 @@ pub(crate) struct Conn {
     pub closed: bool,
     /// The socket's options cannot make a session (an incomplete CURVE setup): close.
     pub refused: Option<String>,
+    /// This connection's own cell, handed to the socket for direct writes.
+    pub me: Weak<Mutex<Self>>,
 }
 
 /// A connection shared by its I/O thread and, for direct writes, the user's thread.
@@ -142,11 +144,16 @@ impl IoLoop {
             linger_until: None,
             closed: false,
             refused: None,
+            me: Weak::new(),
         };
         if connected && !conn.raw {
             conn.start_session();
         }
-        entry.insert(Entity::Conn(Arc::new(Mutex::new(conn))));
+        let cell = Arc::new_cyclic(|me| {
+            conn.me = me.clone();
+            Mutex::new(conn)
+        });
+        entry.insert(Entity::Conn(cell));
         Some(ConnRef { token, generation })
     }
 
@@ -415,7 +422,13 @@ impl Conn {
             let before = moved;
             moved += self.input(me, effects)?;
             moved += self.output(me, effects)?;
-            if moved == before || moved >= SERVICE_BUDGET {
+            if moved == before {
+                break;
+            }
+            if moved >= SERVICE_BUDGET {
+                // Yield to the other connections, and come back: edge-triggered readiness
+                // will not say again that this one has more to do.
+                self.socket.io.submit(IoCommand::Flush(me));
                 break;
             }
         }
@@ -628,7 +641,7 @@ impl Conn {
             }
         };
         if let Some(slot) = state.peers.get_mut(peer.0) {
-            slot.link = PeerLink::Conn(Some(me));
+            slot.link = PeerLink::Conn(self.me.upgrade().map(|cell| ConnLink { at: me, cell }));
             slot.tx_scheduled = true;
             slot.label = self.label();
         }
@@ -661,7 +674,11 @@ impl Conn {
 
     /// Pulls queued traffic from the pattern into the transmit buffer and writes.
     /// Returns bytes written.
-    fn output(&mut self, _me: ConnRef, effects: &mut Vec<Effect>) -> Result<usize, String> {
+    pub(super) fn output(
+        &mut self,
+        _me: ConnRef,
+        effects: &mut Vec<Effect>,
+    ) -> Result<usize, String> {
         let now = crate::clock::now();
         let ready = match self.session.as_mut() {
             Some(session) => {
