@@ -25,6 +25,9 @@ use crate::zap::Decision;
 
 /// Bytes asked of the kernel per read, at most.
 const READ_CHUNK: usize = 64 * 1024;
+/// Bytes asked per read at first: an idle connection holds little memory, and a busy one
+/// doubles its reads up to [`READ_CHUNK`].
+const FIRST_READ: usize = 8 * 1024;
 /// Below this much free room, a read starts a new buffer instead of reading a sliver.
 const MIN_READ: usize = 8 * 1024;
 /// Stop pulling traffic from the pattern once this much is waiting to be written: a little
@@ -58,6 +61,8 @@ pub(crate) struct Conn {
     /// None until the TCP connect completes (for connections we initiate).
     pub session: Option<Session>,
     pub rx: BytesMut,
+    /// How much the next read asks for (grows while reads fill it).
+    pub read_size: usize,
     pub tx: TxBuf,
     /// Decoded traffic the pattern could not take yet.
     pub pending_in: VecDeque<Traffic>,
@@ -129,7 +134,8 @@ impl IoLoop {
             socket,
             origin,
             session: None,
-            rx: BytesMut::with_capacity(READ_CHUNK),
+            rx: BytesMut::new(),
+            read_size: FIRST_READ,
             tx: TxBuf::new(),
             pending_in: VecDeque::new(),
             pending_out: VecDeque::new(),
@@ -452,12 +458,12 @@ impl Conn {
             return Ok(0);
         }
         let start = self.rx.len();
-        if self.rx.capacity() - start < MIN_READ {
+        if self.rx.capacity() - start < MIN_READ.min(self.read_size) {
             // Frames already handed out keep the old buffer alive: start a new one. Buffers
             // stay below malloc's mmap threshold so that they are recycled, not faulted in.
-            self.rx.reserve(READ_CHUNK);
+            self.rx.reserve(self.read_size);
         }
-        let room = (self.rx.capacity() - start).min(READ_CHUNK);
+        let room = (self.rx.capacity() - start).min(self.read_size);
         self.rx.resize(start + room, 0);
         let read = match self.stream.read(&mut self.rx[start..]) {
             Ok(0) => {
@@ -477,6 +483,9 @@ impl Conn {
             }
         };
         self.rx.truncate(start + read);
+        if read == room && self.read_size < READ_CHUNK {
+            self.read_size *= 2;
+        }
         if self.raw {
             if !self.rx.is_empty() {
                 let chunk = self.rx.split().freeze();
