@@ -294,8 +294,21 @@ pub trait Pattern: Send + std::fmt::Debug {
     /// Equivalent to calling [`Pattern::poll_transmit`] until it returns `None`, but O(1) for
     /// the queue itself, so a driver sharing the machine between threads holds it briefly.
     fn poll_transmit_batch(&mut self, peer: PeerId, into: &mut VecDeque<Traffic>) -> usize {
+        self.poll_transmit_up_to(peer, usize::MAX, into)
+    }
+
+    /// Like [`Pattern::poll_transmit_batch`], taking at most `max` items.
+    fn poll_transmit_up_to(
+        &mut self,
+        peer: PeerId,
+        max: usize,
+        into: &mut VecDeque<Traffic>,
+    ) -> usize {
         let mut n = 0;
-        while let Some(traffic) = self.poll_transmit(peer) {
+        while n < max {
+            let Some(traffic) = self.poll_transmit(peer) else {
+                break;
+            };
             into.push_back(traffic);
             n += 1;
         }

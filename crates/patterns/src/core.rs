@@ -218,12 +218,17 @@ impl Core {
     }
 
     /// Takes everything queued for the pipe (see [`Pipe::take_out`]).
-    pub(crate) fn take_out(&mut self, key: Key, into: &mut VecDeque<Traffic>) -> (usize, bool) {
+    pub(crate) fn take_out(
+        &mut self,
+        key: Key,
+        max: usize,
+        into: &mut VecDeque<Traffic>,
+    ) -> (usize, bool) {
         let Some(pipe) = self.pipes.get_mut(key) else {
             return (0, false);
         };
         let had_room = pipe.out_has_room();
-        let taken = pipe.take_out(into);
+        let taken = pipe.take_out(max, into);
         if pipe.counted && !had_room && pipe.out_has_room() {
             self.counted_with_room += 1;
         }

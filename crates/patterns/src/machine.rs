@@ -281,11 +281,16 @@ impl<B: Behaviour> Pattern for Machine<B> {
         Some(traffic)
     }
 
-    fn poll_transmit_batch(&mut self, peer: PeerId, into: &mut VecDeque<Traffic>) -> usize {
+    fn poll_transmit_up_to(
+        &mut self,
+        peer: PeerId,
+        max: usize,
+        into: &mut VecDeque<Traffic>,
+    ) -> usize {
         let Some(key) = self.core.key(peer) else {
             return 0;
         };
-        let (taken, activated) = self.core.take_out(key, into);
+        let (taken, activated) = self.core.take_out(key, max, into);
         if activated {
             self.behaviour.write_activated(&mut self.core, key);
             self.settle();

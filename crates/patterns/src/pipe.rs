@@ -206,15 +206,18 @@ impl Pipe {
         Some((traffic, activated))
     }
 
-    /// Takes every queued outbound item at once, appending them to `into` (an O(1) swap
-    /// when `into` is empty); returns how many and whether this reactivated the writer.
-    pub(crate) fn take_out(&mut self, into: &mut VecDeque<Traffic>) -> (usize, bool) {
-        let n = self.out.len();
+    /// Takes up to `max` queued outbound items at once, appending them to `into` (an O(1)
+    /// swap when it takes them all and `into` is empty); returns how many and whether this
+    /// reactivated the writer.
+    pub(crate) fn take_out(&mut self, max: usize, into: &mut VecDeque<Traffic>) -> (usize, bool) {
+        let n = self.out.len().min(max);
         if n == 0 {
             return (0, false);
         }
-        let bytes: usize = self.out.iter().map(traffic_len).sum();
-        if into.is_empty() {
+        let bytes: usize = self.out.iter().take(n).map(traffic_len).sum();
+        if n < self.out.len() {
+            into.extend(self.out.drain(..n));
+        } else if into.is_empty() {
             std::mem::swap(&mut self.out, into);
         } else {
             into.append(&mut self.out);

@@ -151,19 +151,9 @@ impl InprocLink {
                     Some(slot) if matches!(slot.link, PeerLink::Inproc(..))
                 );
                 if linked {
-                    if want == usize::MAX {
-                        pulled = state
-                            .pattern
-                            .poll_transmit_batch(src.peer, &mut dir.in_flight);
-                    } else {
-                        while pulled < want {
-                            let Some(traffic) = state.pattern.poll_transmit(src.peer) else {
-                                break;
-                            };
-                            dir.in_flight.push_back(traffic);
-                            pulled += 1;
-                        }
-                    }
+                    pulled = state
+                        .pattern
+                        .poll_transmit_up_to(src.peer, want, &mut dir.in_flight);
                     if pulled > 0 {
                         src_socket.after_change(&mut state, effects);
                     }

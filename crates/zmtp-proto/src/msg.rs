@@ -111,9 +111,15 @@ impl Msg {
     }
 
     /// Removes the first `n` frames (all of them if there are fewer) and returns them.
-    pub fn split_front(&mut self, n: usize) -> SmallVec<[Bytes; INLINE_FRAMES]> {
+    pub fn split_front<C: FromIterator<Bytes>>(&mut self, n: usize) -> C {
         let n = n.min(self.frames.len());
         self.frames.drain(..n).collect()
+    }
+
+    /// Removes the first `n` frames (all of them if there are fewer).
+    pub fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.frames.len());
+        self.frames.drain(..n);
     }
 
     /// libzmq's per-message routing id (draft CLIENT/SERVER, PEER); 0 means none.
@@ -260,7 +266,7 @@ mod tests {
         m.push_front(Bytes::new());
         m.push_front(Bytes::from_static(b"id"));
         assert_eq!(m.frames(), &[&b"id"[..], b"", b"body"]);
-        let env = m.split_front(2);
+        let env: Vec<Bytes> = m.split_front(2);
         assert_eq!(env.len(), 2);
         assert_eq!(m.frames(), &[&b"body"[..]]);
         assert_eq!(m.payload_len(), 4);

@@ -164,7 +164,7 @@ impl Behaviour for Req {
                 Ok(())
             }
             Err(mut e) => {
-                e.msg.split_front(prefix);
+                e.msg.drop_front(prefix);
                 Err(e)
             }
         }
@@ -175,7 +175,7 @@ impl Behaviour for Req {
             return Err(RecvError::InvalidState);
         }
         let (_, mut msg) = core.recv().ok_or(RecvError::WouldBlock)?;
-        msg.split_front(if self.correlate { 2 } else { 1 });
+        msg.drop_front(if self.correlate { 2 } else { 1 });
         self.receiving_reply = false;
         Ok(msg)
     }
