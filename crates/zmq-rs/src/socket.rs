@@ -1047,6 +1047,57 @@ impl Socket {
         Ok(())
     }
 
+    /// The value set with [`Socket::set_zap_domain`] (empty by default).
+    pub fn get_zap_domain(&self) -> Result<String> {
+        Ok(self.read(|o| String::from_utf8_lossy(&o.zap_domain).into_owned()))
+    }
+
+    /// The value set with [`Socket::set_plain_server`].
+    pub fn get_plain_server(&self) -> Result<bool> {
+        Ok(self.read(|o| o.plain_server))
+    }
+
+    /// The value set with [`Socket::set_plain_username`] (empty when unset).
+    pub fn get_plain_username(&self) -> Result<String> {
+        Ok(self.read(|o| {
+            o.plain_username
+                .as_deref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default()
+        }))
+    }
+
+    /// The value set with [`Socket::set_plain_password`] (empty when unset).
+    pub fn get_plain_password(&self) -> Result<String> {
+        Ok(self.read(|o| {
+            o.plain_password
+                .as_deref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default()
+        }))
+    }
+
+    /// The value set with [`Socket::set_connect_routing_id`], until the next `connect` uses
+    /// it (empty when unset).
+    pub fn get_connect_routing_id(&self) -> Result<Vec<u8>> {
+        Ok(self.read(|o| {
+            o.connect_routing_id
+                .as_deref()
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        }))
+    }
+
+    /// The value set with [`Socket::set_xpub_welcome_msg`] (empty when unset).
+    pub fn get_xpub_welcome_msg(&self) -> Result<Vec<u8>> {
+        Ok(self.read(|o| {
+            o.xpub_welcome_msg
+                .as_deref()
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        }))
+    }
+
     /// CURVE_SERVER: act as a CURVE server (needs CURVE_PUBLICKEY and CURVE_SECRETKEY).
     pub fn set_curve_server(&self, value: bool) -> Result<()> {
         self.update(|o| o.curve_server = value);
@@ -1082,6 +1133,16 @@ impl Socket {
             .map_err(|e| Error::invalid(format!("CURVE_SECRETKEY: {e}")))?;
         self.update(|o| o.curve_secret = Some(key));
         Ok(())
+    }
+
+    /// Our long-term secret key, 32 octets (empty when unset), as libzmq's getter.
+    pub fn get_curve_secretkey(&self) -> Result<Vec<u8>> {
+        Ok(self.read(|o| {
+            o.curve_secret
+                .as_ref()
+                .map(|k| k.as_bytes().to_vec())
+                .unwrap_or_default()
+        }))
     }
 
     /// CURVE_SERVERKEY: the server's long-term public key, which makes this socket a CURVE

@@ -235,6 +235,21 @@ fn options_have_libzmq_defaults_and_refuse_misfits() {
         Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(s.set_sndhwm(-1), Err(Error::InvalidArgument(_))));
+    // Every option set reads back (libzmq's getsockopt).
+    s.set_linger(250).unwrap();
+    s.set_plain_username(Some("user")).unwrap();
+    s.set_zap_domain("global").unwrap();
+    s.set_routing_id(b"me").unwrap();
+    s.set_heartbeat_ivl(1000).unwrap();
+    assert_eq!(s.get_linger().unwrap(), 250);
+    assert_eq!(s.get_plain_username().unwrap(), "user");
+    assert_eq!(s.get_zap_domain().unwrap(), "global");
+    assert_eq!(s.get_routing_id().unwrap(), b"me");
+    assert_eq!(s.get_heartbeat_ivl().unwrap(), 1000);
+    assert!(matches!(
+        s.set_heartbeat_timeout(-1),
+        Err(Error::InvalidArgument(_))
+    ));
 }
 
 #[test]

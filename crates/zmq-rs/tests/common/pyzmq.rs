@@ -687,6 +687,11 @@ impl Peer {
         })
     }
 
+    /// The peer's process id (to freeze it with SIGSTOP, say).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Lets a peer waiting at a `wait` step go on.
     pub fn go(&mut self) {
         if let Some(stdin) = self.stdin.as_mut() {
