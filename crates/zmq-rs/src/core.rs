@@ -36,6 +36,8 @@ pub(crate) struct SocketShared {
     pub monitor: MonitorSink,
     /// The context, for what the I/O thread needs of it (ZAP).
     pub ctx: Weak<crate::context::ContextInner>,
+    /// This socket, for effects that must reach it after its lock is released.
+    me: Weak<SocketShared>,
 }
 
 impl std::fmt::Debug for SocketShared {
@@ -154,6 +156,8 @@ pub(crate) enum Effect {
     DirectFlush(ConnLink, Arc<IoShared>),
     InprocTransfer(Arc<InprocLink>, Side),
     InprocDetach(Arc<InprocLink>, Side),
+    /// Wake the threads blocked on this socket.
+    Notify(Arc<SocketShared>),
 }
 
 impl SocketShared {
@@ -164,7 +168,7 @@ impl SocketShared {
         io: Arc<IoShared>,
         ctx: Weak<crate::context::ContextInner>,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
             id: NEXT_SOCKET_ID.fetch_add(1, Ordering::Relaxed),
             socket_type,
             io,
@@ -183,6 +187,7 @@ impl SocketShared {
             waiting: Arc::new(Waiting::default()),
             monitor: MonitorSink::default(),
             ctx,
+            me: me.clone(),
         })
     }
 
@@ -224,8 +229,12 @@ impl SocketShared {
         state
             .watchers
             .notify(state.pattern.is_readable(), state.pattern.is_writable());
-        if state.blocked > 0 {
-            self.cond.notify_all();
+        if state.blocked > 0
+            && let Some(me) = self.me.upgrade()
+        {
+            // Woken once the lock is released, so that the waiter does not wake only to
+            // block on the lock this thread still holds.
+            effects.push(Effect::Notify(me));
         }
     }
 
@@ -299,6 +308,7 @@ pub(crate) fn run_effects(mut effects: Vec<Effect>) {
             Effect::DirectFlush(conn, io) => crate::io::direct_flush(&conn, &io, &mut effects),
             Effect::InprocTransfer(link, from) => link.transfer(from, &mut effects),
             Effect::InprocDetach(link, side) => link.detach(side, &mut effects),
+            Effect::Notify(socket) => socket.cond.notify_all(),
         }
     }
 }
