@@ -37,7 +37,7 @@ pub(crate) struct SocketShared {
     /// The context, for what the I/O thread needs of it (ZAP).
     pub ctx: Weak<crate::context::ContextInner>,
     /// This socket, for effects that must reach it after its lock is released.
-    me: Weak<SocketShared>,
+    me: Weak<Self>,
 }
 
 impl std::fmt::Debug for SocketShared {
