@@ -69,6 +69,11 @@ impl Waiting {
             || (self.count.load(Ordering::SeqCst) > 0 && !self.woken.swap(true, Ordering::SeqCst))
     }
 
+    /// Whether a readiness descriptor watches the socket.
+    pub fn watched(&self) -> bool {
+        self.always.load(Ordering::SeqCst) > 0
+    }
+
     /// A readiness handle appeared (`true`) or went away (`false`).
     pub fn set_always(&self, on: bool) {
         if on {
@@ -158,6 +163,9 @@ pub(crate) enum Effect {
     InprocDetach(Arc<InprocLink>, Side),
     /// Wake the threads blocked on this socket.
     Notify(Arc<SocketShared>),
+    /// Hand traffic over to the waiting socket at this side of the link, or wake it to pull
+    /// if it is pulling already.
+    InprocWake(Arc<InprocLink>, Side),
 }
 
 impl SocketShared {
@@ -258,10 +266,13 @@ impl SocketShared {
                 }
             }
             PeerLink::Inproc(link, side) => {
-                // Hand over now only if the receiver is waiting (or never receives, like a
-                // PUB reading subscriptions); otherwise its next receive pulls a whole batch.
-                if link.eager(*side) || link.claim_wake(side.other()) {
+                // Hand over now if the receiver may never ask (a PUB reading subscriptions)
+                // or watches a readiness descriptor; wake it, once per wait, if it waits: it
+                // then pulls everything queued by then. Otherwise its next receive pulls.
+                if link.eager(*side) || link.watched(side.other()) {
                     effects.push(Effect::InprocTransfer(link.clone(), *side));
+                } else if link.claim_wake(side.other()) {
+                    effects.push(Effect::InprocWake(link.clone(), side.other()));
                 }
             }
             PeerLink::InprocPending => slot.tx_scheduled = true,
@@ -309,6 +320,7 @@ pub(crate) fn run_effects(mut effects: Vec<Effect>) {
             Effect::InprocTransfer(link, from) => link.transfer(from, &mut effects),
             Effect::InprocDetach(link, side) => link.detach(side, &mut effects),
             Effect::Notify(socket) => socket.cond.notify_all(),
+            Effect::InprocWake(link, side) => link.hand_over(side.other(), &mut effects),
         }
     }
 }

@@ -108,6 +108,26 @@ impl InprocLink {
         self.end(side).waiting.claim_wake()
     }
 
+    /// Whether a readiness descriptor watches the socket on `side`.
+    pub fn watched(&self, side: Side) -> bool {
+        self.end(side).waiting.watched()
+    }
+
+    /// Wakes the threads and pollers waiting on the socket at `side`; they pull what was
+    /// queued for them.
+    pub fn wake(&self, side: Side) {
+        let Some(socket) = self.end(side).socket.upgrade() else {
+            return;
+        };
+        let mut state = socket.lock();
+        state.watchers.fire_all();
+        let blocked = state.blocked > 0;
+        drop(state);
+        if blocked {
+            socket.cond.notify_all();
+        }
+    }
+
     /// Whether traffic from `side` must be handed over as soon as it is queued.
     pub fn eager(&self, side: Side) -> bool {
         self.end(side).eager
@@ -121,7 +141,29 @@ impl InprocLink {
 
     /// Moves traffic queued on side `from` into the other side's machine, as much as it takes.
     pub fn transfer(self: &Arc<Self>, from: Side, effects: &mut Vec<Effect>) {
-        let mut dir = self.direction(from);
+        let dir = self.direction(from);
+        self.transfer_locked(dir, from, effects);
+    }
+
+    /// Hands traffic from `from` over to a waiting receiver: moves it now, or, if the
+    /// receiver is moving it already (the direction is locked), just wakes the receiver,
+    /// which then pulls; the sender never waits for the receiver's transfer.
+    pub fn hand_over(self: &Arc<Self>, from: Side, effects: &mut Vec<Effect>) {
+        match self.directions[from.index()].try_lock() {
+            Ok(dir) => self.transfer_locked(dir, from, effects),
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                self.transfer_locked(p.into_inner(), from, effects);
+            }
+            Err(std::sync::TryLockError::WouldBlock) => self.wake(from.other()),
+        }
+    }
+
+    fn transfer_locked(
+        self: &Arc<Self>,
+        mut dir: std::sync::MutexGuard<'_, Direction>,
+        from: Side,
+        effects: &mut Vec<Effect>,
+    ) {
         let src = self.end(from);
         let dst = self.end(from.other());
         let Some(dst_socket) = dst.socket.upgrade() else {
