@@ -13,6 +13,7 @@
 //! look, and the queuing side checks after queuing, so one of the two always sees the other.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use patterns::{PeerId, PeerInfo};
@@ -70,6 +71,9 @@ pub(crate) struct InprocLink {
     ends: [End; 2],
     /// Indexed by the sending side.
     directions: [Mutex<Direction>; 2],
+    /// Indexed by the sending side: the sender queued traffic while the receiver was busy
+    /// pulling, so the receiver must look once more before it sleeps.
+    pending: [AtomicBool; 2],
 }
 
 impl InprocLink {
@@ -95,6 +99,7 @@ impl InprocLink {
                 },
             ],
             directions: [Mutex::default(), Mutex::default()],
+            pending: [AtomicBool::new(false), AtomicBool::new(false)],
         })
     }
 
@@ -154,8 +159,19 @@ impl InprocLink {
             Err(std::sync::TryLockError::Poisoned(p)) => {
                 self.transfer_locked(p.into_inner(), from, effects);
             }
-            Err(std::sync::TryLockError::WouldBlock) => self.wake(from.other()),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                // Flag before waking: a receiver about to sleep checks the flag under its
+                // lock, which `wake` takes too, so it either sees the flag or is woken.
+                self.pending[from.index()].store(true, Ordering::SeqCst);
+                self.wake(from.other());
+            }
         }
+    }
+
+    /// Whether traffic from `from` was queued while the receiver was pulling (and clears
+    /// it): the receiver must pull again before it sleeps.
+    pub fn take_pending(&self, from: Side) -> bool {
+        self.pending[from.index()].swap(false, Ordering::SeqCst)
     }
 
     fn transfer_locked(

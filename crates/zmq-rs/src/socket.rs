@@ -659,6 +659,15 @@ impl Socket {
                 None => None,
             };
             waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
+            // An inproc peer that queued while we were pulling flagged it instead of handing
+            // over: look again rather than sleep (checked under our lock, see `inproc`).
+            let flagged = SocketShared::inproc_links(&state)
+                .iter()
+                .any(|(link, side)| link.take_pending(side.other()));
+            if flagged {
+                exchanged = false;
+                continue;
+            }
             state.blocked += 1;
             state = match remaining {
                 Some(left) => {
