@@ -351,3 +351,29 @@ fn stream_socket_speaks_raw_tcp_with_an_id_frame_per_connection() {
     raw.read_to_end(&mut rest).expect("EOF");
     assert!(rest.is_empty());
 }
+
+/// Many round trips between two threads over inproc, where the hand-over between sockets
+/// races with each side going to sleep: a lost wake-up shows as a receive timing out.
+#[test]
+fn inproc_round_trips_between_threads_never_lose_a_wake_up() {
+    let ctx = Context::new();
+    let rep = socket(&ctx, zmq_rs::REP);
+    rep.bind("inproc://round-trips").expect("bind");
+    let server = std::thread::spawn(move || {
+        for _ in 0..20_000 {
+            let request = rep.recv_msg(0).expect("request");
+            rep.send(request, 0).expect("reply");
+        }
+    });
+    let req = socket(&ctx, zmq_rs::REQ);
+    req.connect("inproc://round-trips").expect("connect");
+    for i in 0..20_000u32 {
+        req.send(&i.to_be_bytes(), 0).expect("request");
+        assert_eq!(
+            req.recv_bytes(0)
+                .unwrap_or_else(|e| panic!("round trip {i}: {e}")),
+            i.to_be_bytes()
+        );
+    }
+    server.join().expect("server");
+}
