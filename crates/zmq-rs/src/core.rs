@@ -115,8 +115,6 @@ pub(crate) struct SocketState {
     pub blocked: u32,
     /// Set by `Context::term` (ETERM for every later call).
     pub terminated: bool,
-    /// Set when the user closed the socket.
-    pub closed: bool,
     /// The user received a message since the last direct write: the next transmission
     /// is likely a reply, written on the user's thread (see `Effect::DirectFlush`).
     pub direct_write: bool,
@@ -186,7 +184,6 @@ impl SocketShared {
                 options,
                 blocked: 0,
                 terminated: false,
-                closed: false,
                 direct_write: false,
                 recent_now: crate::clock::now(),
                 watchers: Watchers::default(),

@@ -1210,8 +1210,7 @@ impl Drop for Socket {
     fn drop(&mut self) {
         let mut effects = Vec::new();
         {
-            let mut state = self.shared.lock();
-            state.closed = true;
+            let state = self.shared.lock();
             let inproc: Vec<PeerId> = state
                 .peers
                 .iter()
