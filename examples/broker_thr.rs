@@ -86,9 +86,7 @@ fn libzmq(clients: usize, workers: usize, requests: usize) -> std::time::Duratio
         .expect("endpoint")
         .expect("utf-8");
     std::thread::spawn(move || {
-        let mut frontend = frontend;
-        let mut backend = backend;
-        let _ = zmq::proxy(&mut frontend, &mut backend);
+        let _ = zmq::proxy(&frontend, &backend);
     });
     for _ in 0..workers {
         let w = ctx.socket(zmq::DEALER).expect("worker");
@@ -107,7 +105,7 @@ fn libzmq(clients: usize, workers: usize, requests: usize) -> std::time::Duratio
             let c = ctx.socket(zmq::DEALER).expect("client");
             c.connect(&front).expect("connect");
             std::thread::spawn(move || {
-                let payload = vec![b'x'; SIZE];
+                let payload = [b'x'; SIZE];
                 let (mut sent, mut got) = (0, 0);
                 while got < requests {
                     while sent < requests && sent - got < WINDOW {
