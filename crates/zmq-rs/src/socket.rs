@@ -892,12 +892,7 @@ impl Socket {
 
     /// The value set with [`Socket::set_routing_id`] (empty when unset).
     pub fn get_routing_id(&self) -> Result<Vec<u8>> {
-        Ok(self.read(|o| {
-            o.routing_id
-                .as_deref()
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|o| octets(o.routing_id.as_deref())))
     }
 
     /// Alias of [`Socket::set_routing_id`] (libzmq's older name).
@@ -1058,7 +1053,7 @@ impl Socket {
 
     /// The value set with [`Socket::set_zap_domain`] (empty by default).
     pub fn get_zap_domain(&self) -> Result<String> {
-        Ok(self.read(|o| String::from_utf8_lossy(&o.zap_domain).into_owned()))
+        Ok(self.read(|o| text(Some(&o.zap_domain))))
     }
 
     /// The value set with [`Socket::set_plain_server`].
@@ -1068,43 +1063,23 @@ impl Socket {
 
     /// The value set with [`Socket::set_plain_username`] (empty when unset).
     pub fn get_plain_username(&self) -> Result<String> {
-        Ok(self.read(|o| {
-            o.plain_username
-                .as_deref()
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|o| text(o.plain_username.as_deref())))
     }
 
     /// The value set with [`Socket::set_plain_password`] (empty when unset).
     pub fn get_plain_password(&self) -> Result<String> {
-        Ok(self.read(|o| {
-            o.plain_password
-                .as_deref()
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|o| text(o.plain_password.as_deref())))
     }
 
     /// The value set with [`Socket::set_connect_routing_id`], until the next `connect` uses
     /// it (empty when unset).
     pub fn get_connect_routing_id(&self) -> Result<Vec<u8>> {
-        Ok(self.read(|o| {
-            o.connect_routing_id
-                .as_deref()
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|o| octets(o.connect_routing_id.as_deref())))
     }
 
     /// The value set with [`Socket::set_xpub_welcome_msg`] (empty when unset).
     pub fn get_xpub_welcome_msg(&self) -> Result<Vec<u8>> {
-        Ok(self.read(|o| {
-            o.xpub_welcome_msg
-                .as_deref()
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|o| octets(o.xpub_welcome_msg.as_deref())))
     }
 
     /// CURVE_SERVER: act as a CURVE server (needs CURVE_PUBLICKEY and CURVE_SECRETKEY).
@@ -1128,12 +1103,7 @@ impl Socket {
 
     /// Our long-term public key, 32 octets (empty when unset).
     pub fn get_curve_publickey(&self) -> Result<Vec<u8>> {
-        Ok(self.read(|o| {
-            o.curve_public
-                .as_ref()
-                .map(|k| k.as_bytes().to_vec())
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|o| octets(o.curve_public.as_ref().map(|k| &k.as_bytes()[..]))))
     }
 
     /// CURVE_SECRETKEY: our long-term secret key, 32 octets or 40 Z85 characters.
@@ -1146,12 +1116,7 @@ impl Socket {
 
     /// Our long-term secret key, 32 octets (empty when unset), as libzmq's getter.
     pub fn get_curve_secretkey(&self) -> Result<Vec<u8>> {
-        Ok(self.read(|o| {
-            o.curve_secret
-                .as_ref()
-                .map(|k| k.as_bytes().to_vec())
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|o| octets(o.curve_secret.as_ref().map(|k| &k.as_bytes()[..]))))
     }
 
     /// CURVE_SERVERKEY: the server's long-term public key, which makes this socket a CURVE
@@ -1165,12 +1130,7 @@ impl Socket {
 
     /// The server key set with [`Socket::set_curve_serverkey`], 32 octets (empty when unset).
     pub fn get_curve_serverkey(&self) -> Result<Vec<u8>> {
-        Ok(self.read(|o| {
-            o.curve_server_key
-                .as_ref()
-                .map(|k| k.as_bytes().to_vec())
-                .unwrap_or_default()
-        }))
+        Ok(self.read(|o| octets(o.curve_server_key.as_ref().map(|k| &k.as_bytes()[..]))))
     }
 
     /// Counters for every peer of this socket: where each is, what is queued for and from
@@ -1250,6 +1210,18 @@ impl Drop for Socket {
             self.ctx.release_user();
         }
     }
+}
+
+/// An option's octets as its getter returns them: empty when unset, as libzmq.
+fn octets(value: Option<&[u8]>) -> Vec<u8> {
+    value.map(<[u8]>::to_vec).unwrap_or_default()
+}
+
+/// An option's text as its getter returns it: empty when unset.
+fn text(value: Option<&[u8]>) -> String {
+    value
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default()
 }
 
 /// A fresh id for the pipe of one `connect` (see `PeerSlot::owner`).
