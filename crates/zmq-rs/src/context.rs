@@ -123,7 +123,7 @@ impl Context {
             state.terminated = true;
             state.watchers.fire_all();
             drop(state);
-            socket.cond.notify_all();
+            socket.wake_blocked();
         }
     }
 

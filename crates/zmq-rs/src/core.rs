@@ -34,6 +34,8 @@ pub(crate) struct SocketShared {
     pub waiting: Arc<Waiting>,
     /// Where this socket's monitor events go, if it is monitored.
     pub monitor: MonitorSink,
+    /// A thread blocked in `recv` that waits on the socket's connection itself.
+    pub direct: crate::io::DirectWait,
     /// The context, for what the I/O thread needs of it (ZAP).
     pub ctx: Weak<crate::context::ContextInner>,
     /// This socket, for effects that must reach it after its lock is released.
@@ -191,9 +193,16 @@ impl SocketShared {
             cond: Condvar::new(),
             waiting: Arc::new(Waiting::default()),
             monitor: MonitorSink::default(),
+            direct: crate::io::DirectWait::default(),
             ctx,
             me: me.clone(),
         })
+    }
+
+    /// Wakes the threads blocked on the socket, wherever they sleep.
+    pub fn wake_blocked(&self) {
+        self.cond.notify_all();
+        self.direct.wake();
     }
 
     /// Locks the state. A panic while locked poisons nothing we rely on: the state is
@@ -316,7 +325,7 @@ pub(crate) fn run_effects(mut effects: Vec<Effect>) {
             Effect::DirectFlush(conn, io) => crate::io::direct_flush(&conn, &io, &mut effects),
             Effect::InprocTransfer(link, from) => link.transfer(from, &mut effects),
             Effect::InprocDetach(link, side) => link.detach(side, &mut effects),
-            Effect::Notify(socket) => socket.cond.notify_all(),
+            Effect::Notify(socket) => socket.wake_blocked(),
             Effect::InprocWake(link, side) => link.hand_over(side.other(), &mut effects),
         }
     }

@@ -129,7 +129,7 @@ impl InprocLink {
         let blocked = state.blocked > 0;
         drop(state);
         if blocked {
-            socket.cond.notify_all();
+            socket.wake_blocked();
         }
     }
 

@@ -14,7 +14,7 @@ use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 use crate::context::ContextInner;
 use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, SocketState, Waiter, run_effects};
 use crate::error::{Error, Result};
-use crate::io::{ConnectRequest, IoCommand, ListenRequest};
+use crate::io::{ConnectRequest, DirectReceive, DirectStep, IoCommand, ListenRequest};
 use crate::message::Message;
 use crate::monitor::SocketEvent;
 use crate::options::{SocketOptions, millis, positive_millis};
@@ -119,7 +119,7 @@ impl Socket {
         state.terminated = true;
         state.watchers.fire_all();
         drop(state);
-        self.shared.cond.notify_all();
+        self.shared.wake_blocked();
     }
 
     pub(crate) fn shared(&self) -> &Arc<SocketShared> {
@@ -593,6 +593,10 @@ impl Socket {
         let mut effects = Vec::new();
         let mut exchanged = false;
         let mut waiter = None;
+        // Declared before the lock guard so that it is dropped after it: giving the
+        // connection back takes the connection's lock, never while holding the socket's.
+        let mut direct = matches!(direction, Direction::Recv)
+            .then(|| DirectReceive::new(self.shared.io.clone()));
         let mut state = self.lock_checked()?;
         loop {
             let outcome = attempt(&mut state);
@@ -667,6 +671,31 @@ impl Socket {
             if flagged {
                 exchanged = false;
                 continue;
+            }
+            if let Some(direct) = direct.as_mut() {
+                match direct.next_step(&state) {
+                    DirectStep::Read(link) => {
+                        drop(state);
+                        direct.read(&self.shared, &link);
+                        state = self.lock_checked()?;
+                        continue;
+                    }
+                    DirectStep::Sleep(link, fd) => {
+                        state.blocked += 1;
+                        self.shared.direct.set_sleeping(true);
+                        drop(state);
+                        direct.sleep(&self.shared, &link, fd, remaining);
+                        state = self.shared.lock();
+                        self.shared.direct.set_sleeping(false);
+                        state.blocked -= 1;
+                        if state.terminated {
+                            return Err(Error::Terminated);
+                        }
+                        exchanged = false;
+                        continue;
+                    }
+                    DirectStep::Unavailable => {}
+                }
             }
             state.blocked += 1;
             state = match remaining {

@@ -55,6 +55,11 @@ pub(super) struct NewConn {
 
 pub(crate) struct Conn {
     pub generation: u64,
+    /// Its key in the I/O thread's poll.
+    pub token: usize,
+    /// What the I/O thread's poll watches it for. Readable while the I/O thread reads it;
+    /// writable once a write found the kernel's buffer full (and at first, for the connect).
+    pub interest: Interest,
     pub stream: Stream,
     pub socket: Arc<SocketShared>,
     pub origin: Origin,
@@ -63,6 +68,12 @@ pub(crate) struct Conn {
     pub rx: BytesMut,
     /// How much the next read asks for (grows while reads fill it).
     pub read_size: usize,
+    /// The last read returned less than it asked for: the kernel had nothing more then, and
+    /// anything arriving since raises a new readiness event. No need to ask again until then.
+    pub drained: bool,
+    /// A readiness event said the peer closed its side: read on until the end, whatever
+    /// `drained` says (the end of input raises no event of its own after a short read).
+    pub hup_seen: bool,
     pub tx: TxBuf,
     /// Decoded traffic the pattern could not take yet.
     pub pending_in: VecDeque<Traffic>,
@@ -88,6 +99,9 @@ pub(crate) struct Conn {
     pub linger_until: Option<Option<Instant>>,
     /// The I/O thread closed it; a user thread holding a handle must leave it alone.
     pub closed: bool,
+    /// A user's thread blocked in `recv` reads it (see `direct`); the I/O thread does not
+    /// watch it for input meanwhile.
+    pub direct: bool,
     /// The socket's options cannot make a session (an incomplete CURVE setup): close.
     pub refused: Option<String>,
     /// This connection's own cell, handed to the socket for direct writes.
@@ -130,12 +144,16 @@ impl IoLoop {
             .ok()?;
         let mut conn = Conn {
             generation,
+            token,
+            interest: Interest::READABLE | Interest::WRITABLE,
             stream,
             socket,
             origin,
             session: None,
             rx: BytesMut::new(),
             read_size: FIRST_READ,
+            drained: false,
+            hup_seen: false,
             tx: TxBuf::new(),
             pending_in: VecDeque::new(),
             pending_out: VecDeque::new(),
@@ -149,6 +167,7 @@ impl IoLoop {
             deadline: None,
             linger_until: None,
             closed: false,
+            direct: false,
             refused: None,
             me: Weak::new(),
         };
@@ -387,7 +406,7 @@ impl Conn {
             .is_none_or(|slot| !slot.tx_scheduled)
     }
 
-    fn service(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<(), String> {
+    pub(super) fn service(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<(), String> {
         if let Some(reason) = &self.refused {
             return Err(reason.clone());
         }
@@ -424,6 +443,8 @@ impl Conn {
             }
         }
         let mut moved = 0;
+        // Called on a readiness event or a command: read at least once.
+        self.drained = false;
         loop {
             let before = moved;
             moved += self.input(me, effects)?;
@@ -447,11 +468,13 @@ impl Conn {
     /// Delivers pending traffic, then reads and decodes. Returns bytes read.
     fn input(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<usize, String> {
         if !self.deliver_pending(effects) {
+            // Not looking now: whatever the last read found may be stale by the time we do.
+            self.drained = false;
             return Ok(0);
         }
-        if self.eof {
-            // Nothing more will arrive, but what did may not be decoded yet (the pattern
-            // was full): finish it before the connection closes.
+        if self.eof || (self.drained && !self.hup_seen) {
+            // Nothing more will arrive (or has arrived), but what did may not be decoded
+            // yet (the pattern was full): finish it first.
             if !self.raw {
                 self.decode(me, effects)?;
             }
@@ -465,24 +488,21 @@ impl Conn {
         }
         let room = (self.rx.capacity() - start).min(self.read_size);
         self.rx.resize(start + room, 0);
-        let read = match self.stream.read(&mut self.rx[start..]) {
+        let (read, drained) = match self.stream.read(&mut self.rx[start..]) {
             Ok(0) => {
                 self.eof = true;
-                0
+                (0, true)
             }
-            Ok(n) => n,
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::Interrupted =>
-            {
-                0
-            }
+            Ok(n) => (n, n < room),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (0, true),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
             Err(e) => {
                 self.rx.truncate(start);
                 return Err(format!("read failed: {e}"));
             }
         };
         self.rx.truncate(start + read);
+        self.drained = drained;
         if read == room && self.read_size < READ_CHUNK {
             self.read_size *= 2;
         }
@@ -561,6 +581,7 @@ impl Conn {
             return true;
         };
         let now = crate::clock::now();
+        self.refresh_metadata();
         let mut state = self.socket.lock();
         state.recent_now = now;
         while let Some(mut traffic) = self.pending_in.pop_front() {
@@ -575,6 +596,20 @@ impl Conn {
         }
         self.socket.after_change(&mut state, effects);
         self.pending_in.is_empty()
+    }
+
+    /// Before a large batch, gives the connection's metadata a handle of its own if the user
+    /// still holds messages carrying the current one. Every message clones the handle (an
+    /// atomic increment here) and the user's thread drops it (a decrement there): sharing one
+    /// counter would bounce its cache line between the two cores once per message.
+    fn refresh_metadata(&mut self) {
+        const BATCH: usize = 32;
+        if self.pending_in.len() >= BATCH
+            && let Some(metadata) = &self.metadata
+            && Arc::strong_count(metadata) > 1
+        {
+            self.metadata = Some(Arc::new((**metadata).clone()));
+        }
     }
 
     fn on_ready(
@@ -735,6 +770,20 @@ impl Conn {
         self.write_some()
     }
 
+    /// Changes what the I/O thread's poll watches this connection for. Arming an interest
+    /// reports a readiness that is already there, so nothing that happened before is missed.
+    pub(super) fn set_interest(&mut self, interest: Interest) -> Result<(), String> {
+        if interest == self.interest || self.closed {
+            return Ok(());
+        }
+        let registry = &self.socket.io.registry;
+        registry
+            .reregister(&mut self.stream, Token(self.token), interest)
+            .map_err(|e| format!("poll registration failed: {e}"))?;
+        self.interest = interest;
+        Ok(())
+    }
+
     /// Writes as much of the transmit buffer as the kernel takes now.
     fn write_some(&mut self) -> Result<usize, String> {
         let mut written = 0;
@@ -747,7 +796,12 @@ impl Conn {
                     self.tx.advance(n);
                     written += n;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if !self.interest.is_writable() {
+                        self.set_interest(self.interest | Interest::WRITABLE)?;
+                    }
+                    break;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(format!("write failed: {e}")),
             }

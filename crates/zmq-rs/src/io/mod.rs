@@ -15,6 +15,7 @@
 //! burst of sends costs one wake-up, not one per message.
 
 mod conn;
+mod direct;
 mod timers;
 
 use std::os::fd::AsRawFd;
@@ -32,6 +33,7 @@ use crate::core::SocketShared;
 use crate::monitor::SocketEvent;
 pub(crate) use conn::ConnCell;
 use conn::NewConn;
+pub(crate) use direct::{DirectReceive, DirectStep, DirectWait, direct_flush};
 use timers::{TimerKey, Timers};
 
 const WAKER: Token = Token(usize::MAX);
@@ -57,40 +59,6 @@ pub(crate) struct ConnLink {
 impl std::fmt::Debug for ConnLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.at.fmt(f)
-    }
-}
-
-/// Writes what a peer has queued, on the calling (user's) thread, when its connection is
-/// idle: in request-reply traffic this spares a wake-up of the I/O thread per message, half
-/// of the hand-offs between threads on the latency path. Whatever cannot be written at once
-/// (the kernel's buffer is full, the connection is busy or failing) is left to the I/O
-/// thread, which is then asked to flush as usual.
-pub(crate) fn direct_flush(link: &ConnLink, io: &IoShared, effects: &mut Vec<crate::core::Effect>) {
-    let Ok(mut conn) = link.cell.try_lock() else {
-        io.submit(IoCommand::Flush(link.at));
-        return;
-    };
-    if conn.closed || conn.generation != link.at.generation {
-        return;
-    }
-    // Until the machine's queue is seen empty (which clears the peer's `tx_scheduled`, so
-    // that its next message schedules a flush again) or the kernel takes no more.
-    let mut failed = false;
-    loop {
-        match conn.output(link.at, effects) {
-            Ok(0) => break,
-            Ok(_) if conn.tx.is_empty() => {}
-            Ok(_) => break,
-            Err(_) => {
-                failed = true;
-                break;
-            }
-        }
-    }
-    let done = !failed && conn.tx.is_empty() && conn.pending_out.is_empty();
-    drop(conn);
-    if !done {
-        io.submit(IoCommand::Flush(link.at));
     }
 }
 
@@ -153,6 +121,9 @@ pub(crate) struct ConnectRequest {
 #[derive(Debug)]
 pub(crate) struct IoShared {
     waker: Waker,
+    /// The thread's poll registry, for a user's thread that takes over reading one of its
+    /// connections (see `direct`).
+    registry: mio::Registry,
     commands: Mutex<Vec<IoCommand>>,
     /// True while the loop may be blocked in `poll` (or about to be).
     sleeping: AtomicBool,
@@ -199,6 +170,7 @@ impl IoThread {
         let waker = Waker::new(poll.registry(), WAKER)?;
         let shared = Arc::new(IoShared {
             waker,
+            registry: poll.registry().try_clone()?,
             commands: Mutex::new(Vec::new()),
             sleeping: AtomicBool::new(false),
         });
@@ -338,7 +310,7 @@ impl IoLoop {
                 if token == WAKER {
                     continue;
                 }
-                self.handle_event(token.0);
+                self.handle_event(token.0, event.is_read_closed() || event.is_error());
             }
         }
     }
@@ -348,10 +320,17 @@ impl IoLoop {
         self.next_generation
     }
 
-    fn handle_event(&mut self, token: usize) {
+    /// Services what became ready; `hup`: the event said the peer closed or the connection
+    /// failed.
+    fn handle_event(&mut self, token: usize, hup: bool) {
         match self.entities.get_mut(token) {
             Some(Entity::Listener { .. }) => self.accept(token),
-            Some(Entity::Conn(_)) => self.service_conn(token),
+            Some(Entity::Conn(cell)) => {
+                if hup {
+                    conn::lock(cell).hup_seen = true;
+                }
+                self.service_conn(token);
+            }
             None => {}
         }
     }

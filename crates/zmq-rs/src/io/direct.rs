@@ -1,0 +1,360 @@
+//! Work a user's thread does on a connection itself, sparing hand-offs with the I/O thread.
+//!
+//! - **Direct flush**: right after receiving, the next message (likely a reply) is written
+//!   on the user's thread.
+//! - **Direct receive**: a thread blocked in `recv` on a socket whose only peer is one tcp or
+//!   ipc connection reads that connection itself. It takes the connection's read interest
+//!   away from the I/O thread, reads and decodes into the pattern, and sleeps in a poll of
+//!   its own on the connection's descriptor (plus a waker for everything else that may make
+//!   the socket readable or end the wait). On the latency path this removes the I/O thread's
+//!   wake-up and the condition variable's; under load it spares the cross-thread traffic of
+//!   every received message. When the wait ends, the I/O thread gets the read interest back;
+//!   re-arming it reports data that arrived meanwhile, so nothing waits unread.
+//!
+//! The I/O thread stays the owner: it may still service the connection (timers, commands),
+//! always under the connection's lock; errors found here are left for it to close.
+
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::conn::lock;
+use super::{ConnLink, ConnRef, IoCommand, IoShared};
+use crate::core::{Effect, PeerLink, SocketShared, SocketState, run_effects};
+
+const CONN: Token = Token(0);
+const WAKE: Token = Token(1);
+
+/// Writes what a peer has queued, on the calling (user's) thread, when its connection is
+/// idle: in request-reply traffic this spares a wake-up of the I/O thread per message, half
+/// of the hand-offs between threads on the latency path. Whatever cannot be written at once
+/// (the kernel's buffer is full, the connection is busy or failing) is left to the I/O
+/// thread, which is then asked to flush as usual.
+pub(crate) fn direct_flush(link: &ConnLink, io: &IoShared, effects: &mut Vec<Effect>) {
+    let Ok(mut conn) = link.cell.try_lock() else {
+        io.submit(IoCommand::Flush(link.at));
+        return;
+    };
+    if conn.closed || conn.generation != link.at.generation {
+        return;
+    }
+    // Until the machine's queue is seen empty (which clears the peer's `tx_scheduled`, so
+    // that its next message schedules a flush again) or the kernel takes no more.
+    let mut failed = false;
+    loop {
+        match conn.output(link.at, effects) {
+            Ok(0) => break,
+            Ok(_) if conn.tx.is_empty() => {}
+            Ok(_) => break,
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    let done = !failed && conn.tx.is_empty() && conn.pending_out.is_empty();
+    drop(conn);
+    if !done {
+        io.submit(IoCommand::Flush(link.at));
+    }
+}
+
+/// A socket's means for one thread at a time to wait on its connection directly.
+#[derive(Debug, Default)]
+pub(crate) struct DirectWait {
+    /// The poll the receiving thread sleeps in; made on first use.
+    poll: Mutex<Option<DirectPoll>>,
+    /// Wakes that poll; set with it.
+    waker: OnceLock<Waker>,
+    /// Threads about to sleep or sleeping in the poll (counted under the socket's lock).
+    sleeping: AtomicUsize,
+    /// The generation of the connection the poll watches (0: none yet).
+    watched: AtomicU64,
+    /// The poll reported input that no read here has looked at since.
+    edge: AtomicBool,
+    /// The poll reported that the peer closed or the connection failed.
+    hup: AtomicBool,
+}
+
+#[derive(Debug)]
+struct DirectPoll {
+    poll: Poll,
+    events: Events,
+    /// The descriptor registered, and the generation of its connection.
+    registered: Option<(RawFd, u64)>,
+}
+
+impl DirectWait {
+    /// Wakes the thread sleeping in the poll, if any.
+    pub fn wake(&self) {
+        if self.sleeping.load(Ordering::SeqCst) > 0
+            && let Some(waker) = self.waker.get()
+        {
+            // A failed wake-up leaves the sleeper to its timeout; eventfd writes do not fail.
+            let _ = waker.wake();
+        }
+    }
+
+    /// Makes the poll and its waker, before a thread first counts as sleeping (a wake-up
+    /// before the waker exists would be lost). False if they cannot be made, or another
+    /// thread holds the poll (one direct waiter at a time; the others use the condition
+    /// variable).
+    fn prepare(&self) -> bool {
+        let Ok(mut guard) = self.poll.try_lock() else {
+            return false;
+        };
+        if guard.is_some() {
+            return true;
+        }
+        let Ok(poll) = Poll::new() else {
+            return false;
+        };
+        let Ok(waker) = Waker::new(poll.registry(), WAKE) else {
+            return false;
+        };
+        if self.waker.set(waker).is_err() {
+            // Cannot happen: the waker is set once, together with its poll.
+            return false;
+        }
+        *guard = Some(DirectPoll {
+            poll,
+            events: Events::with_capacity(4),
+            registered: None,
+        });
+        true
+    }
+
+    /// Counts a thread as about to sleep (`true`) or awake again. Call under the socket's
+    /// lock, so that whoever changes the socket and then wakes its waiters sees the count.
+    pub fn set_sleeping(&self, sleeping: bool) {
+        if sleeping {
+            self.sleeping.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.sleeping.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Takes over reading `link`'s connection (if it is up and not already taken) and reads and
+/// decodes what is there into the pattern. Returns the descriptor to wait on, or `None` when
+/// the connection cannot be read here (not ready, closing, failed): wait as usual then.
+fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait) -> Option<RawFd> {
+    let mut effects = Vec::new();
+    let fd = {
+        let mut conn = lock(&link.cell);
+        if conn.closed
+            || conn.generation != link.at.generation
+            || !conn.ready
+            || conn.raw
+            || conn.eof
+            || conn.session.is_none()
+            || conn.linger_until.is_some()
+            || conn.refused.is_some()
+        {
+            return None;
+        }
+        if !conn.direct {
+            // The I/O thread stops watching for input. It needs room to write only when
+            // something waits to be written (arming that interest when there is room would
+            // wake it for nothing); a write that finds no room arms it again.
+            let interest = with_writable(Interest::PRIORITY, !conn.tx.is_empty());
+            conn.set_interest(interest).ok()?;
+            conn.direct = true;
+        }
+        conn.hup_seen |= direct.hup.swap(false, Ordering::SeqCst);
+        let edge = direct.edge.swap(false, Ordering::SeqCst);
+        let watched = direct.watched.load(Ordering::SeqCst) == link.at.generation;
+        if conn.drained && !conn.hup_seen && !edge && watched {
+            // The last read emptied the kernel's buffer, and the poll watches this connection
+            // and has reported nothing since: whatever arrives will wake it. Sleep first.
+            return Some(conn.fd() as RawFd);
+        }
+        if let Err(reason) = conn.service(link.at, &mut effects) {
+            // Closing is the I/O thread's work: it finds the reason when it next services.
+            conn.refused = Some(reason);
+            drop(conn);
+            run_effects(effects);
+            direct_leave(link, io);
+            io.submit(IoCommand::Flush(link.at));
+            return None;
+        }
+        conn.fd() as RawFd
+    };
+    run_effects(effects);
+    Some(fd)
+}
+
+/// Gives reading `link`'s connection back to the I/O thread. Re-arming its read interest makes
+/// the I/O thread's poll report input that arrived since the last read here.
+fn direct_leave(link: &ConnLink, io: &IoShared) {
+    let mut conn = lock(&link.cell);
+    if !conn.direct {
+        return;
+    }
+    conn.direct = false;
+    let interest = with_writable(Interest::READABLE, !conn.tx.is_empty());
+    if let Err(reason) = conn.set_interest(interest) {
+        // Cannot happen for a registered stream; if it did, the I/O thread closes it.
+        conn.refused = Some(reason);
+        drop(conn);
+        io.submit(IoCommand::Flush(link.at));
+    }
+}
+
+/// `interest`, plus writable if `writing`. (`PRIORITY`, urgent TCP data, never comes: it
+/// stands for "nothing" where mio wants some interest.)
+fn with_writable(interest: Interest, writing: bool) -> Interest {
+    if writing {
+        interest | Interest::WRITABLE
+    } else {
+        interest
+    }
+}
+
+/// Sleeps until `fd` has input, the socket's waiters are woken, or `timeout` passes. What the
+/// poll reports is kept for the next read, whichever `recv` does it. False when this thread
+/// cannot wait here (another one does, or the poll could not be made).
+fn direct_poll(
+    socket: &SocketShared,
+    fd: RawFd,
+    link: &ConnLink,
+    timeout: Option<Duration>,
+) -> bool {
+    let Ok(mut guard) = socket.direct.poll.try_lock() else {
+        return false;
+    };
+    let Some(direct) = guard.as_mut() else {
+        return false;
+    };
+    let wanted = (fd, link.at.generation);
+    if direct.registered != Some(wanted) {
+        socket.direct.watched.store(0, Ordering::SeqCst);
+        if let Some((old, _)) = direct.registered.take() {
+            // Gone already if its connection closed; then there is nothing to remove.
+            let _ = direct.poll.registry().deregister(&mut SourceFd(&old));
+        }
+        if direct
+            .poll
+            .registry()
+            .register(&mut SourceFd(&fd), CONN, Interest::READABLE)
+            .is_err()
+        {
+            return false;
+        }
+        direct.registered = Some(wanted);
+        socket
+            .direct
+            .watched
+            .store(link.at.generation, Ordering::SeqCst);
+    }
+    match direct.poll.poll(&mut direct.events, timeout) {
+        Ok(()) => {
+            for event in direct.events.iter().filter(|e| e.token() == CONN) {
+                socket.direct.edge.store(true, Ordering::SeqCst);
+                if event.is_read_closed() || event.is_error() {
+                    socket.direct.hup.store(true, Ordering::SeqCst);
+                }
+            }
+            true
+        }
+        Err(e) => e.kind() == std::io::ErrorKind::Interrupted,
+    }
+}
+
+/// One `recv` call's use of direct receive: which connection it took over (given back when
+/// dropped) and whether it has just read, so that the next step is to sleep.
+#[derive(Debug)]
+pub(crate) struct DirectReceive {
+    io: Arc<IoShared>,
+    /// The connection taken over, if any.
+    entered: Option<ConnLink>,
+    /// Read just now: the connection and the descriptor to sleep on if that brought nothing.
+    read: Option<(ConnRef, RawFd)>,
+    /// Not possible for this call (the connection is not up, or another thread waits
+    /// directly): wait on the condition variable instead.
+    off: bool,
+}
+
+/// What a blocked `recv` does next.
+pub(crate) enum DirectStep {
+    /// Read the connection (no lock held), then look at the pattern again.
+    Read(ConnLink),
+    /// Sleep on the descriptor (no lock held), then read again.
+    Sleep(ConnLink, RawFd),
+    /// Wait on the condition variable as usual.
+    Unavailable,
+}
+
+impl DirectReceive {
+    pub fn new(io: Arc<IoShared>) -> Self {
+        Self {
+            io,
+            entered: None,
+            read: None,
+            off: false,
+        }
+    }
+
+    /// Decides the next step from the socket's state: direct receive needs the socket's only
+    /// peer to be one tcp or ipc connection.
+    pub fn next_step(&mut self, state: &SocketState) -> DirectStep {
+        if self.off || state.peers.len() != 1 {
+            return DirectStep::Unavailable;
+        }
+        let Some((_, slot)) = state.peers.iter().next() else {
+            return DirectStep::Unavailable;
+        };
+        let PeerLink::Conn(Some(link)) = &slot.link else {
+            return DirectStep::Unavailable;
+        };
+        match self.read.take() {
+            Some((at, fd)) if at == link.at => DirectStep::Sleep(link.clone(), fd),
+            _ => DirectStep::Read(link.clone()),
+        }
+    }
+
+    /// Takes the connection over if needed and reads it. Call without the socket's lock.
+    pub fn read(&mut self, socket: &SocketShared, link: &ConnLink) {
+        if !socket.direct.prepare() {
+            self.off = true;
+            return;
+        }
+        if let Some(old) = &self.entered
+            && old.at != link.at
+        {
+            direct_leave(old, &self.io);
+            self.entered = None;
+        }
+        self.read = direct_read(link, &self.io, &socket.direct).map(|fd| (link.at, fd));
+        match self.read {
+            Some(_) => self.entered = Some(link.clone()),
+            None => self.off = true,
+        }
+    }
+
+    /// Sleeps until the connection has input or the socket's waiters are woken. Call without
+    /// the socket's lock, with the thread counted as blocked and marked sleeping.
+    pub fn sleep(
+        &mut self,
+        socket: &SocketShared,
+        link: &ConnLink,
+        fd: RawFd,
+        timeout: Option<Duration>,
+    ) {
+        if !direct_poll(socket, fd, link, timeout) {
+            self.off = true;
+        }
+    }
+}
+
+impl Drop for DirectReceive {
+    fn drop(&mut self) {
+        if let Some(link) = self.entered.take() {
+            direct_leave(&link, &self.io);
+        }
+    }
+}
