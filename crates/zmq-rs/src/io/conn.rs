@@ -33,6 +33,10 @@ const MIN_READ: usize = 8 * 1024;
 /// Stop pulling traffic from the pattern once this much is waiting to be written: a little
 /// under 64 KiB, because writes of exactly 64 KiB are five times slower on loopback.
 const WRITE_BATCH: usize = 64 * 1024 - 512;
+/// Encode more only while less than this waits to be written. More waiting means the kernel
+/// took part of the last batch and has no room now; encoding behind it would only make the
+/// transmit buffer move the unwritten rest to make room.
+const REFILL_BELOW: usize = 8 * 1024;
 /// Events decoded before delivering them to the pattern under one lock.
 const DELIVER_BATCH: usize = 1024;
 /// Bytes a connection may move per service before yielding to others.
@@ -732,7 +736,10 @@ impl Conn {
             None => self.raw && self.ready,
         };
         if ready && let Some(peer) = self.peer {
-            if self.pending_out.is_empty() && self.tx.len() < WRITE_BATCH {
+            if self.tx.len() >= REFILL_BELOW {
+                return self.write_some();
+            }
+            if self.pending_out.is_empty() {
                 // Take the peer's whole queue in one short critical section; it is encoded
                 // below a batch at a time.
                 let mut state = self.socket.lock();
