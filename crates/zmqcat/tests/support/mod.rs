@@ -94,7 +94,9 @@ impl Zmqcat {
         let deadline = Instant::now() + DEADLINE;
         loop {
             let stderr = String::from_utf8_lossy(&self.stderr.lock().expect("lock")).into_owned();
-            if let Some(line) = stderr
+            // Whole lines only: the reader may have taken part of the last one so far.
+            let complete = stderr.rfind('\n').map_or("", |end| &stderr[..end]);
+            if let Some(line) = complete
                 .lines()
                 .find_map(|l| l.strip_prefix("zmqcat: bound to "))
             {
