@@ -222,8 +222,14 @@ impl SocketShared {
                 Action::ResumeReceive { peer } => {
                     if let Some(slot) = state.peers.get(peer.0) {
                         match &slot.link {
-                            PeerLink::Conn(Some(conn)) => effects
-                                .push(Effect::Io(self.io.clone(), IoCommand::ResumeRead(conn.at))),
+                            // A user's thread that took the connection over reads it
+                            // when it next waits (see `io::direct`).
+                            PeerLink::Conn(Some(conn)) if !self.direct.takes(conn) => {
+                                effects.push(Effect::Io(
+                                    self.io.clone(),
+                                    IoCommand::ResumeRead(conn.at),
+                                ));
+                            }
                             PeerLink::Inproc(link, side) => {
                                 // Room again: a sender blocked on a full queue needs it now;
                                 // otherwise the next receive pulls.
@@ -232,7 +238,7 @@ impl SocketShared {
                                         .push(Effect::InprocTransfer(link.clone(), side.other()));
                                 }
                             }
-                            PeerLink::Conn(None) | PeerLink::InprocPending => {}
+                            PeerLink::Conn(_) | PeerLink::InprocPending => {}
                         }
                     }
                 }

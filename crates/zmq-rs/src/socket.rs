@@ -405,7 +405,7 @@ impl Socket {
 
     fn send_whole(&self, msg: Msg, dontwait: bool) -> Result<()> {
         let mut pending = Some(msg);
-        self.wait_for(Direction::Send, dontwait, |state| {
+        self.wait_for(Direction::Send, dontwait, None, |state| {
             let Some(msg) = pending.take() else {
                 return Ok(Some(()));
             };
@@ -423,7 +423,7 @@ impl Socket {
     }
 
     fn wait_writable(&self, dontwait: bool) -> Result<()> {
-        self.wait_for(Direction::Send, dontwait, |state| {
+        self.wait_for(Direction::Send, dontwait, None, |state| {
             Ok(state.pattern.is_writable().then_some(()))
         })
     }
@@ -500,7 +500,11 @@ impl Socket {
             return Ok(msg);
         }
         let batch = &mut local.rx_batch;
-        let first = self.wait_for(Direction::Recv, dontwait, |state| {
+        // Dropped on every return (giving back a connection taken over) after the lock
+        // guards inside `wait_for`: never while holding the socket's lock.
+        let mut direct = DirectReceive::resume(self.shared.clone());
+        let mut more_queued = false;
+        let first = self.wait_for(Direction::Recv, dontwait, Some(&mut direct), |state| {
             let now = state.recent_now;
             match state.pattern.recv(now) {
                 Ok(msg) => {
@@ -513,6 +517,7 @@ impl Socket {
                             }
                         }
                     }
+                    more_queued = !batch.is_empty() || state.pattern.is_readable();
                     Ok(Some(msg))
                 }
                 Err(RecvError::WouldBlock) => Ok(None),
@@ -525,6 +530,7 @@ impl Socket {
                 ))),
             }
         })?;
+        direct.finish(more_queued);
         Ok(first)
     }
 
@@ -541,6 +547,8 @@ impl Socket {
     /// Whether a receive and a send would succeed now (`ZMQ_EVENTS`), counting a message
     /// being received frame by frame as readable and one being sent as writable.
     pub(crate) fn readiness(&self) -> Result<(bool, bool)> {
+        // Whoever asks may wait for readiness next: the I/O thread must be reading.
+        self.shared.direct.release(&self.shared.io);
         let local = self.lock_local();
         let state = self.lock_checked()?;
         Ok((
@@ -553,6 +561,7 @@ impl Socket {
 
     /// Registers a poller: it is woken when readiness changes, and counts as a waiter.
     pub(crate) fn watch(&self, signal: &Arc<crate::poll::Signal>) -> Waiter {
+        self.shared.direct.release(&self.shared.io);
         let waiter = Waiter::new(&self.shared.waiting);
         self.shared.lock().watchers.add(signal);
         waiter
@@ -583,20 +592,19 @@ impl Socket {
 
     /// Runs `attempt` under the lock until it yields a value, waiting for the socket to
     /// change in between, for at most SNDTIMEO or RCVTIMEO (no time at all with DONTWAIT).
+    /// A receive passes `direct` to wait on its connection itself when it can (see
+    /// `io::direct`).
     fn wait_for<T>(
         &self,
         direction: Direction,
         dontwait: bool,
+        mut direct: Option<&mut DirectReceive>,
         mut attempt: impl FnMut(&mut SocketState) -> Result<Option<T>>,
     ) -> Result<T> {
         let mut deadline = None;
         let mut effects = Vec::new();
         let mut exchanged = false;
         let mut waiter = None;
-        // Declared before the lock guard so that it is dropped after it: giving the
-        // connection back takes the connection's lock, never while holding the socket's.
-        let mut direct = matches!(direction, Direction::Recv)
-            .then(|| DirectReceive::new(self.shared.io.clone()));
         let mut state = self.lock_checked()?;
         loop {
             let outcome = attempt(&mut state);
@@ -676,7 +684,7 @@ impl Socket {
                 match direct.next_step(&state) {
                     DirectStep::Read(link) => {
                         drop(state);
-                        direct.read(&self.shared, &link);
+                        direct.read(&link);
                         state = self.lock_checked()?;
                         continue;
                     }
@@ -684,7 +692,7 @@ impl Socket {
                         state.blocked += 1;
                         self.shared.direct.set_sleeping(true);
                         drop(state);
-                        direct.sleep(&self.shared, &link, fd, remaining);
+                        direct.sleep(&link, fd, remaining);
                         state = self.shared.lock();
                         self.shared.direct.set_sleeping(false);
                         state.blocked -= 1;
@@ -692,6 +700,12 @@ impl Socket {
                             return Err(Error::Terminated);
                         }
                         exchanged = false;
+                        continue;
+                    }
+                    DirectStep::Leave => {
+                        drop(state);
+                        direct.leave();
+                        state = self.lock_checked()?;
                         continue;
                     }
                     DirectStep::Unavailable => {}
@@ -1221,6 +1235,8 @@ impl Drop for Socket {
         }
         // Deliver queued inproc traffic before the machine forgets its peers.
         run_effects(effects);
+        // Lingering and closing are the I/O thread's work, on connections it reads.
+        self.shared.direct.release(&self.shared.io);
         {
             let mut registry = self.ctx.lock_inproc();
             let id = self.shared.id;

@@ -1255,6 +1255,48 @@ fn heartbeats_keep_an_idle_connection_with_libzmq_up_rfc37() {
     }
 }
 
+/// RFC 37, with a receiver paused in the middle of a burst: our DEALER's `recv` was waiting
+/// when two messages arrived together, took the first and left the second queued, and then
+/// the application does something else for a second. libzmq's PINGs (HEARTBEAT_TIMEOUT 300
+/// ms) must still be answered meanwhile (as libzmq's own I/O thread would), or libzmq drops
+/// the connection: it does not reconnect here, so the messages after the pause would be lost.
+#[test]
+fn a_receiver_paused_mid_burst_still_answers_heartbeats_rfc37() {
+    let ctx = Context::new();
+    let ours = ours(&ctx, zmq_rs::DEALER, 2000);
+    let ep = bind_tcp(&ours);
+    let lctx = zmq::Context::new();
+    let theirs = theirs(&lctx, zmq::DEALER, 2000);
+    theirs.set_heartbeat_ivl(BEAT.ivl).expect("libzmq ivl");
+    theirs
+        .set_heartbeat_timeout(BEAT.timeout)
+        .expect("libzmq timeout");
+    theirs.set_reconnect_ivl(-1).expect("libzmq no reconnect");
+    theirs.connect(&ep).expect("libzmq connect");
+    ours.send("hello", 0).expect("send");
+    assert_eq!(theirs.recv_bytes(0).expect("hello"), b"hello");
+
+    // Our recv waits first; both messages then arrive in one burst.
+    let burst = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(100));
+        theirs.send("first", 0).expect("libzmq send");
+        theirs.send("second", 0).expect("libzmq send");
+        theirs
+    });
+    assert_eq!(ours.recv_bytes(0).expect("first"), b"first");
+    let theirs = burst.join().expect("burst");
+
+    thread::sleep(Duration::from_secs(1)); // busy elsewhere, "second" still queued
+    ours.send("after the pause", 0).expect("send");
+    assert_eq!(
+        theirs.recv_bytes(0).expect("libzmq dropped the connection"),
+        b"after the pause"
+    );
+    theirs.send("third", 0).expect("libzmq send");
+    assert_eq!(ours.recv_bytes(0).expect("second"), b"second");
+    assert_eq!(ours.recv_bytes(0).expect("third"), b"third");
+}
+
 /// RFC 37: a peer that stops answering is dropped. A raw PUSH completes the handshake with
 /// our PULL (HEARTBEAT_IVL 100 ms, HEARTBEAT_TIMEOUT 300 ms, HEARTBEAT_TTL 500 ms), then
 /// never answers: it sees our PINGs, each announcing a TTL of 5 tenths of a second, and then

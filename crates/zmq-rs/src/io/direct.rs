@@ -27,6 +27,10 @@ use super::{ConnLink, ConnRef, IoCommand, IoShared};
 use crate::core::{Effect, PeerLink, SocketShared, SocketState, run_effects};
 
 const CONN: Token = Token(0);
+/// How long a connection may stay taken over while its `recv`ing thread is away (with
+/// messages still queued for it). After that the I/O thread reads it again, so that the
+/// peer's heartbeats are answered and its going away is seen while the user is busy.
+pub(super) const LEASE: Duration = Duration::from_millis(20);
 const WAKE: Token = Token(1);
 
 /// Writes what a peer has queued, on the calling (user's) thread, when its connection is
@@ -74,10 +78,18 @@ pub(crate) struct DirectWait {
     sleeping: AtomicUsize,
     /// The generation of the connection the poll watches (0: none yet).
     watched: AtomicU64,
+    /// The generation of the connection taken over from the I/O thread (0: none).
+    taken: AtomicU64,
     /// The poll reported input that no read here has looked at since.
     edge: AtomicBool,
     /// The poll reported that the peer closed or the connection failed.
     hup: AtomicBool,
+    /// A connection still taken over after a `recv` returned with more messages queued: the
+    /// user is consuming a burst and will be back; the next `recv` that leaves nothing queued
+    /// (or anything that needs the I/O thread to read, such as a poll) gives it back.
+    sticky: Mutex<Option<ConnLink>>,
+    /// The I/O thread has been asked to end a kept connection's lease.
+    lease_armed: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -128,6 +140,43 @@ impl DirectWait {
         true
     }
 
+    /// Whether a user's thread has taken `link`'s connection over: it reads the connection
+    /// when it next waits, so the I/O thread need not resume reading.
+    pub fn takes(&self, link: &ConnLink) -> bool {
+        self.taken.load(Ordering::SeqCst) == link.at.generation
+    }
+
+    /// The I/O thread's lease timer for `conn` fired: gives it back if it is still kept
+    /// (its user is away), and disarms (a thread waiting in `recv` reads it).
+    pub(super) fn lease_over(&self, conn: ConnRef, io: &IoShared) {
+        // Disarmed before looking: a `recv` keeping the connection from now on arms anew.
+        self.lease_armed.store(false, Ordering::SeqCst);
+        let kept = {
+            let mut sticky = self.lock_sticky();
+            match sticky.as_ref() {
+                Some(link) if link.at == conn => sticky.take(),
+                _ => None,
+            }
+        };
+        if let Some(link) = kept {
+            direct_leave(&link, io, self);
+        }
+    }
+
+    /// Gives a connection kept taken over between `recv` calls back to the I/O thread.
+    pub fn release(&self, io: &IoShared) {
+        let link = self.lock_sticky().take();
+        if let Some(link) = link {
+            direct_leave(&link, io, self);
+        }
+    }
+
+    fn lock_sticky(&self) -> std::sync::MutexGuard<'_, Option<ConnLink>> {
+        self.sticky
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Counts a thread as about to sleep (`true`) or awake again. Call under the socket's
     /// lock, so that whoever changes the socket and then wakes its waiters sees the count.
     pub fn set_sleeping(&self, sleeping: bool) {
@@ -164,6 +213,7 @@ fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait) -> Option<Ra
             let interest = with_writable(Interest::PRIORITY, !conn.tx.is_empty());
             conn.set_interest(interest).ok()?;
             conn.direct = true;
+            direct.taken.store(link.at.generation, Ordering::SeqCst);
         }
         conn.hup_seen |= direct.hup.swap(false, Ordering::SeqCst);
         let edge = direct.edge.swap(false, Ordering::SeqCst);
@@ -178,7 +228,7 @@ fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait) -> Option<Ra
             conn.refused = Some(reason);
             drop(conn);
             run_effects(effects);
-            direct_leave(link, io);
+            direct_leave(link, io, direct);
             io.submit(IoCommand::Flush(link.at));
             return None;
         }
@@ -190,17 +240,26 @@ fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait) -> Option<Ra
 
 /// Gives reading `link`'s connection back to the I/O thread. Re-arming its read interest makes
 /// the I/O thread's poll report input that arrived since the last read here.
-fn direct_leave(link: &ConnLink, io: &IoShared) {
+fn direct_leave(link: &ConnLink, io: &IoShared, wait: &DirectWait) {
     let mut conn = lock(&link.cell);
     if !conn.direct {
         return;
     }
     conn.direct = false;
+    let _ = wait
+        .taken
+        .compare_exchange(link.at.generation, 0, Ordering::SeqCst, Ordering::SeqCst);
     let interest = with_writable(Interest::READABLE, !conn.tx.is_empty());
-    if let Err(reason) = conn.set_interest(interest) {
+    let result = conn.set_interest(interest);
+    // Decoded traffic the pattern could not take waits for a resume that was left to the
+    // thread reading here (see `DirectWait::takes`): the I/O thread picks it up now.
+    let stalled = !conn.pending_in.is_empty();
+    if let Err(reason) = &result {
         // Cannot happen for a registered stream; if it did, the I/O thread closes it.
-        conn.refused = Some(reason);
-        drop(conn);
+        conn.refused = Some(reason.clone());
+    }
+    drop(conn);
+    if result.is_err() || stalled {
         io.submit(IoCommand::Flush(link.at));
     }
 }
@@ -269,7 +328,7 @@ fn direct_poll(
 /// dropped) and whether it has just read, so that the next step is to sleep.
 #[derive(Debug)]
 pub(crate) struct DirectReceive {
-    io: Arc<IoShared>,
+    socket: Arc<SocketShared>,
     /// The connection taken over, if any.
     entered: Option<ConnLink>,
     /// Read just now: the connection and the descriptor to sleep on if that brought nothing.
@@ -285,30 +344,58 @@ pub(crate) enum DirectStep {
     Read(ConnLink),
     /// Sleep on the descriptor (no lock held), then read again.
     Sleep(ConnLink, RawFd),
+    /// Give the connection taken over back (no lock held): the socket has other peers now.
+    Leave,
     /// Wait on the condition variable as usual.
     Unavailable,
 }
 
 impl DirectReceive {
-    pub fn new(io: Arc<IoShared>) -> Self {
+    /// Starts a `recv`'s wait, with the connection the last one kept taken over, if any.
+    pub fn resume(socket: Arc<SocketShared>) -> Self {
+        let entered = socket.direct.lock_sticky().take();
         Self {
-            io,
-            entered: None,
+            socket,
+            entered,
             read: None,
             off: false,
+        }
+    }
+
+    /// Ends the `recv`: keeps the connection taken over if `more_queued` (the next `recv`
+    /// will not wait), gives it back otherwise.
+    pub fn finish(mut self, more_queued: bool) {
+        if more_queued && let Some(link) = self.entered.take() {
+            let at = link.at;
+            let wait = &self.socket.direct;
+            *wait.lock_sticky() = Some(link);
+            if !wait.lease_armed.swap(true, Ordering::SeqCst) {
+                self.socket.io.submit(IoCommand::WatchLease(at));
+            }
+        }
+    }
+
+    /// Gives the connection taken over back. Call without the socket's lock.
+    pub fn leave(&mut self) {
+        if let Some(link) = self.entered.take() {
+            direct_leave(&link, &self.socket.io, &self.socket.direct);
         }
     }
 
     /// Decides the next step from the socket's state: direct receive needs the socket's only
     /// peer to be one tcp or ipc connection.
     pub fn next_step(&mut self, state: &SocketState) -> DirectStep {
-        if self.off || state.peers.len() != 1 {
-            return DirectStep::Unavailable;
-        }
-        let Some((_, slot)) = state.peers.iter().next() else {
-            return DirectStep::Unavailable;
+        let only = match state.peers.iter().next() {
+            Some((_, slot)) if state.peers.len() == 1 => match &slot.link {
+                PeerLink::Conn(Some(link)) => Some(link),
+                _ => None,
+            },
+            _ => None,
         };
-        let PeerLink::Conn(Some(link)) = &slot.link else {
+        let Some(link) = only.filter(|_| !self.off) else {
+            if self.entered.is_some() {
+                return DirectStep::Leave;
+            }
             return DirectStep::Unavailable;
         };
         match self.read.take() {
@@ -318,7 +405,8 @@ impl DirectReceive {
     }
 
     /// Takes the connection over if needed and reads it. Call without the socket's lock.
-    pub fn read(&mut self, socket: &SocketShared, link: &ConnLink) {
+    pub fn read(&mut self, link: &ConnLink) {
+        let socket = &*self.socket;
         if !socket.direct.prepare() {
             self.off = true;
             return;
@@ -326,10 +414,10 @@ impl DirectReceive {
         if let Some(old) = &self.entered
             && old.at != link.at
         {
-            direct_leave(old, &self.io);
+            direct_leave(old, &socket.io, &socket.direct);
             self.entered = None;
         }
-        self.read = direct_read(link, &self.io, &socket.direct).map(|fd| (link.at, fd));
+        self.read = direct_read(link, &socket.io, &socket.direct).map(|fd| (link.at, fd));
         match self.read {
             Some(_) => self.entered = Some(link.clone()),
             None => self.off = true,
@@ -338,14 +426,8 @@ impl DirectReceive {
 
     /// Sleeps until the connection has input or the socket's waiters are woken. Call without
     /// the socket's lock, with the thread counted as blocked and marked sleeping.
-    pub fn sleep(
-        &mut self,
-        socket: &SocketShared,
-        link: &ConnLink,
-        fd: RawFd,
-        timeout: Option<Duration>,
-    ) {
-        if !direct_poll(socket, fd, link, timeout) {
+    pub fn sleep(&mut self, link: &ConnLink, fd: RawFd, timeout: Option<Duration>) {
+        if !direct_poll(&self.socket, fd, link, timeout) {
             self.off = true;
         }
     }
@@ -354,7 +436,7 @@ impl DirectReceive {
 impl Drop for DirectReceive {
     fn drop(&mut self) {
         if let Some(link) = self.entered.take() {
-            direct_leave(&link, &self.io);
+            direct_leave(&link, &self.socket.io, &self.socket.direct);
         }
     }
 }

@@ -69,6 +69,9 @@ pub(crate) enum IoCommand {
     Flush(ConnRef),
     /// The peer's inbound queue has room again.
     ResumeRead(ConnRef),
+    /// A user's thread keeps this connection taken over between `recv` calls: take it back
+    /// if that lasts (see `direct`).
+    WatchLease(ConnRef),
     /// The pattern dropped this connection's peer: close it.
     Close(ConnRef),
     /// The ZAP handler answered this connection's authentication request.
@@ -363,6 +366,10 @@ impl IoLoop {
                     }
                     self.service_conn(conn.token);
                 }
+            }
+            IoCommand::WatchLease(conn) => {
+                let at = crate::clock::now() + direct::LEASE;
+                self.timers.schedule(at, TimerKey::DirectLease(conn));
             }
             IoCommand::Close(conn) => {
                 if let Some(cell) = self.conn_of(conn) {
@@ -709,6 +716,12 @@ impl IoLoop {
                     });
                     if due {
                         self.conn_timeout(conn.token, now);
+                    }
+                }
+                TimerKey::DirectLease(conn) => {
+                    if let Some(cell) = self.conn_of(conn) {
+                        let socket = conn::lock(&cell).socket.clone();
+                        socket.direct.lease_over(conn, &self.shared);
                     }
                 }
                 TimerKey::Reconnect {

@@ -14,6 +14,8 @@ pub(crate) enum TimerKey {
     Conn(ConnRef),
     /// A connecter's reconnect delay.
     Reconnect { connecter: usize, generation: u64 },
+    /// How long a user's thread may keep a connection taken over between `recv` calls.
+    DirectLease(ConnRef),
 }
 
 #[derive(Debug, Default)]
