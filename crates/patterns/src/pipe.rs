@@ -113,6 +113,9 @@ pub(crate) struct Pipe {
     pub(crate) connected: bool,
     conflate: bool,
     out: VecDeque<Traffic>,
+    /// Payload octets in `out`, counted as they are queued: taking the whole queue then
+    /// costs O(1), and the driver does it under the socket's lock while the sender waits.
+    out_bytes: usize,
     inq: VecDeque<Msg>,
     pub(crate) out_flow: Flow,
     pub(crate) in_flow: Flow,
@@ -141,6 +144,7 @@ impl Pipe {
             connected: false,
             conflate,
             out: VecDeque::new(),
+            out_bytes: 0,
             inq: VecDeque::new(),
             out_flow: Flow::new(sndhwm),
             in_flow: Flow::new(rcvhwm),
@@ -188,9 +192,11 @@ impl Pipe {
         if self.conflate {
             let dropped = self.out.len() as u64;
             self.out.clear();
+            self.out_bytes = 0;
             self.out_flow.forget(dropped);
         }
         let was_empty = self.out.is_empty();
+        self.out_bytes += traffic_len(&traffic);
         self.out.push_back(traffic);
         self.out_flow.written += 1;
         was_empty
@@ -200,8 +206,10 @@ impl Pipe {
     /// that had found the queue full (libzmq's `activate_write` → `write_activated`).
     pub(crate) fn pop_out(&mut self) -> Option<(Traffic, bool)> {
         let traffic = self.out.pop_front()?;
+        let len = traffic_len(&traffic);
+        self.out_bytes -= len;
         self.stats.msgs_out += 1;
-        self.stats.bytes_out += traffic_len(&traffic) as u64;
+        self.stats.bytes_out += len as u64;
         let activated = self.out_flow.on_read() && self.live;
         Some((traffic, activated))
     }
@@ -214,7 +222,12 @@ impl Pipe {
         if n == 0 {
             return (0, false);
         }
-        let bytes: usize = self.out.iter().take(n).map(traffic_len).sum();
+        let bytes = if n == self.out.len() {
+            self.out_bytes
+        } else {
+            self.out.iter().take(n).map(traffic_len).sum()
+        };
+        self.out_bytes -= bytes;
         if n < self.out.len() {
             into.extend(self.out.drain(..n));
         } else if into.is_empty() {
@@ -237,6 +250,7 @@ impl Pipe {
     pub(crate) fn clear_out(&mut self) -> bool {
         let dropped = self.out.len() as u64;
         self.out.clear();
+        self.out_bytes = 0;
         self.out_flow.forget(dropped);
         let was_inactive = !self.out_flow.writer_active;
         self.out_flow.writer_active = true;
