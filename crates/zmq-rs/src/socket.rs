@@ -503,7 +503,10 @@ impl Socket {
         // Dropped on every return (giving back a connection taken over) after the lock
         // guards inside `wait_for`: never while holding the socket's lock.
         let mut direct = DirectReceive::resume(self.shared.clone());
-        let mut more_queued = false;
+        // A blocking receive keeps the connection it took over: the next one is likely soon,
+        // and re-arming the I/O thread's interest twice per message would cost more than the
+        // receive. A non-blocking one keeps it only while messages are queued for it.
+        let mut keep = !dontwait;
         let first = self.wait_for(Direction::Recv, dontwait, Some(&mut direct), |state| {
             let now = state.recent_now;
             match state.pattern.recv(now) {
@@ -517,7 +520,7 @@ impl Socket {
                             }
                         }
                     }
-                    more_queued = !batch.is_empty() || state.pattern.is_readable();
+                    keep |= !batch.is_empty() || state.pattern.is_readable();
                     Ok(Some(msg))
                 }
                 Err(RecvError::WouldBlock) => Ok(None),
@@ -530,7 +533,7 @@ impl Socket {
                 ))),
             }
         })?;
-        direct.finish(more_queued);
+        direct.finish(keep);
         Ok(first)
     }
 
@@ -650,6 +653,16 @@ impl Socket {
                     continue;
                 }
             }
+            if dontwait
+                && let Some(direct) = direct.as_mut()
+                && let Some(link) = direct.kept_unread()
+            {
+                // This thread holds the connection: what arrived since is in no queue yet.
+                drop(state);
+                direct.read(&link, true);
+                state = self.lock_checked()?;
+                continue;
+            }
             let timeout = if dontwait {
                 Some(Duration::ZERO)
             } else {
@@ -684,7 +697,7 @@ impl Socket {
                 match direct.next_step(&state) {
                     DirectStep::Read(link) => {
                         drop(state);
-                        direct.read(&link);
+                        direct.read(&link, false);
                         state = self.lock_checked()?;
                         continue;
                     }

@@ -55,6 +55,35 @@ fn push_pull_delivers_in_order_on_every_transport() {
     }
 }
 
+/// RFC 30 (PIPELINE) with the receive loop applications write: block for the first message,
+/// then drain with DONTWAIT. A message that arrived in between (here 100 ms later) must be
+/// there for the non-blocking receive, whoever was reading the connection when it arrived
+/// (the thread of the blocking receive keeps it for a while; see `io::direct`), and one
+/// more DONTWAIT then says EAGAIN.
+#[test]
+fn a_dontwait_drain_after_a_blocking_recv_sees_what_arrived_meanwhile_rfc30() {
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let pull = socket(&ctx, zmq_rs::PULL);
+        let ep = bind(&pull, &endpoint);
+        let push = socket(&ctx, zmq_rs::PUSH);
+        push.connect(&ep).expect("connect");
+        push.send("one", 0).expect("send");
+        assert_eq!(pull.recv_bytes(0).expect("one"), b"one", "{endpoint}");
+        push.send("two", 0).expect("send");
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            pull.recv_bytes(DONTWAIT).expect("two"),
+            b"two",
+            "{endpoint}: a message 100 ms old was not there for DONTWAIT"
+        );
+        assert!(
+            matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)),
+            "{endpoint}"
+        );
+    }
+}
+
 #[test]
 fn req_rep_round_trips_on_every_transport() {
     for endpoint in endpoints() {

@@ -27,9 +27,9 @@ use super::{ConnLink, ConnRef, IoCommand, IoShared};
 use crate::core::{Effect, PeerLink, SocketShared, SocketState, run_effects};
 
 const CONN: Token = Token(0);
-/// How long a connection may stay taken over while its `recv`ing thread is away (with
-/// messages still queued for it). After that the I/O thread reads it again, so that the
-/// peer's heartbeats are answered and its going away is seen while the user is busy.
+/// How long a connection may stay taken over while its `recv`ing thread is away. After that
+/// the I/O thread reads it again, so that the peer's heartbeats are answered and its going
+/// away is seen while the user is busy elsewhere.
 pub(super) const LEASE: Duration = Duration::from_millis(20);
 const WAKE: Token = Token(1);
 
@@ -84,9 +84,9 @@ pub(crate) struct DirectWait {
     edge: AtomicBool,
     /// The poll reported that the peer closed or the connection failed.
     hup: AtomicBool,
-    /// A connection still taken over after a `recv` returned with more messages queued: the
-    /// user is consuming a burst and will be back; the next `recv` that leaves nothing queued
-    /// (or anything that needs the I/O thread to read, such as a poll) gives it back.
+    /// A connection still taken over after a `recv` returned: the user is likely to be back
+    /// soon. Anything that needs the I/O thread to read (a poll, `ZMQ_EVENTS`, another
+    /// peer, close) gives it back, and so does the I/O thread when the lease runs out.
     sticky: Mutex<Option<ConnLink>>,
     /// The I/O thread has been asked to end a kept connection's lease.
     lease_armed: AtomicBool,
@@ -191,7 +191,7 @@ impl DirectWait {
 /// Takes over reading `link`'s connection (if it is up and not already taken) and reads and
 /// decodes what is there into the pattern. Returns the descriptor to wait on, or `None` when
 /// the connection cannot be read here (not ready, closing, failed): wait as usual then.
-fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait) -> Option<RawFd> {
+fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait, force: bool) -> Option<RawFd> {
     let mut effects = Vec::new();
     let fd = {
         let mut conn = lock(&link.cell);
@@ -218,7 +218,7 @@ fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait) -> Option<Ra
         conn.hup_seen |= direct.hup.swap(false, Ordering::SeqCst);
         let edge = direct.edge.swap(false, Ordering::SeqCst);
         let watched = direct.watched.load(Ordering::SeqCst) == link.at.generation;
-        if conn.drained && !conn.hup_seen && !edge && watched {
+        if !force && conn.drained && !conn.hup_seen && !edge && watched {
             // The last read emptied the kernel's buffer, and the poll watches this connection
             // and has reported nothing since: whatever arrives will wake it. Sleep first.
             return Some(conn.fd() as RawFd);
@@ -336,6 +336,8 @@ pub(crate) struct DirectReceive {
     /// Not possible for this call (the connection is not up, or another thread waits
     /// directly): wait on the condition variable instead.
     off: bool,
+    /// A non-blocking `recv` read the kept connection once already.
+    looked: bool,
 }
 
 /// What a blocked `recv` does next.
@@ -359,13 +361,14 @@ impl DirectReceive {
             entered,
             read: None,
             off: false,
+            looked: false,
         }
     }
 
-    /// Ends the `recv`: keeps the connection taken over if `more_queued` (the next `recv`
-    /// will not wait), gives it back otherwise.
-    pub fn finish(mut self, more_queued: bool) {
-        if more_queued && let Some(link) = self.entered.take() {
+    /// Ends the `recv`: keeps the connection taken over if `keep` (the lease bounds how long),
+    /// gives it back otherwise.
+    pub fn finish(mut self, keep: bool) {
+        if keep && let Some(link) = self.entered.take() {
             let at = link.at;
             let wait = &self.socket.direct;
             *wait.lock_sticky() = Some(link);
@@ -373,6 +376,16 @@ impl DirectReceive {
                 self.socket.io.submit(IoCommand::WatchLease(at));
             }
         }
+    }
+
+    /// The connection kept from an earlier `recv`, the first time a non-blocking one asks:
+    /// nobody else reads it, so that `recv` reads it once before it says EAGAIN.
+    pub fn kept_unread(&mut self) -> Option<ConnLink> {
+        if self.looked {
+            return None;
+        }
+        self.looked = true;
+        self.entered.clone()
     }
 
     /// Gives the connection taken over back. Call without the socket's lock.
@@ -404,8 +417,9 @@ impl DirectReceive {
         }
     }
 
-    /// Takes the connection over if needed and reads it. Call without the socket's lock.
-    pub fn read(&mut self, link: &ConnLink) {
+    /// Takes the connection over if needed and reads it, or, unless `force`, leaves that to
+    /// the wake-up of the poll when it knows nothing arrived. Call without the socket's lock.
+    pub fn read(&mut self, link: &ConnLink, force: bool) {
         let socket = &*self.socket;
         if !socket.direct.prepare() {
             self.off = true;
@@ -417,7 +431,7 @@ impl DirectReceive {
             direct_leave(old, &socket.io, &socket.direct);
             self.entered = None;
         }
-        self.read = direct_read(link, &socket.io, &socket.direct).map(|fd| (link.at, fd));
+        self.read = direct_read(link, &socket.io, &socket.direct, force).map(|fd| (link.at, fd));
         match self.read {
             Some(_) => self.entered = Some(link.clone()),
             None => self.off = true,
