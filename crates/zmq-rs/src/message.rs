@@ -96,6 +96,10 @@ impl Message {
         }
     }
 
+    pub(crate) fn has_group(&self) -> bool {
+        self.group.is_some()
+    }
+
     pub(crate) fn take_group(&mut self) -> Option<Bytes> {
         self.group.take()
     }

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,6 +36,9 @@ pub struct Socket {
     /// What only the user's side touches: a message being sent or received frame by frame,
     /// and messages received in a batch. Its lock is never contended by the I/O thread.
     local: Mutex<Local>,
+    /// `local.tx_partial` holds frames (kept beside it so that sending a whole one-frame
+    /// message need not lock `local` to look).
+    sending_parts: AtomicBool,
     /// Counted among the context's users (see `ContextInner::release_user`).
     user: bool,
 }
@@ -109,6 +112,7 @@ impl Socket {
             shared,
             ctx,
             local: Mutex::new(Local::default()),
+            sending_parts: AtomicBool::new(false),
             user: false,
         })
     }
@@ -352,12 +356,24 @@ impl Socket {
     /// [`DONTWAIT`], fails with [`Error::WouldBlock`] instead of waiting for room.
     pub fn send<M: Into<Message>>(&self, msg: M, flags: i32) -> Result<()> {
         let mut msg = msg.into();
+        if flags & SNDMORE == 0
+            && !msg.has_group()
+            && !self.sending_parts.load(Ordering::Relaxed)
+            && self.shared.socket_type != SocketType::Radio
+        {
+            // The common case, a whole one-frame message, straight to the machine.
+            let routing_id = msg.routing_id();
+            let mut whole = Msg::single(msg.into_bytes());
+            whole.set_routing_id(routing_id);
+            return self.send_whole(whole, flags & DONTWAIT != 0);
+        }
         let more = flags & SNDMORE != 0;
         let dontwait = flags & DONTWAIT != 0;
         let routing_id = msg.routing_id();
         let group = msg.take_group();
         let frame = msg.into_bytes();
         let mut local = self.lock_local();
+        self.sending_parts.store(false, Ordering::Relaxed);
         let whole = match local.tx_partial.take() {
             Some(mut partial) => {
                 partial.push_back(frame);
@@ -379,6 +395,7 @@ impl Socket {
         };
         if more {
             local.tx_partial = Some(whole);
+            self.sending_parts.store(true, Ordering::Relaxed);
             return Ok(());
         }
         drop(local);
@@ -404,6 +421,19 @@ impl Socket {
     }
 
     fn send_whole(&self, msg: Msg, dontwait: bool) -> Result<()> {
+        // The first attempt, which nearly always succeeds, without the waiting machinery.
+        let mut effects = Vec::new();
+        let mut state = self.lock_checked()?;
+        let now = state.recent_now;
+        let result = state.pattern.send(now, msg);
+        self.shared.after_change(&mut state, &mut effects);
+        drop(state);
+        run_effects(effects);
+        let msg = match result {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind == SendErrorKind::WouldBlock => e.msg,
+            Err(e) => return Err(send_error(e.kind)),
+        };
         let mut pending = Some(msg);
         self.wait_for(Direction::Send, dontwait, None, |state| {
             let Some(msg) = pending.take() else {
@@ -439,9 +469,14 @@ impl Socket {
             let (routing_id, metadata) = local.rx_attrs.clone();
             return Ok(Message::from_parts(frame, more, routing_id, metadata));
         }
-        let msg = self.recv_whole(&mut local, flags & DONTWAIT != 0)?;
+        let mut msg = self.recv_whole(&mut local, flags & DONTWAIT != 0)?;
         let routing_id = msg.routing_id();
-        let metadata = msg.metadata().cloned();
+        let metadata = msg.take_metadata();
+        if msg.len() == 1 && self.shared.socket_type != SocketType::Dish {
+            // The common case, a one-frame message.
+            let frame = msg.pop_back().unwrap_or_default();
+            return Ok(Message::from_parts(frame, false, routing_id, metadata));
+        }
         let mut frames = msg.into_frames();
         let group = if self.shared.socket_type == SocketType::Dish && frames.len() > 1 {
             frames.next()

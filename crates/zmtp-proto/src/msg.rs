@@ -132,6 +132,11 @@ impl Msg {
         self.routing_id = id;
     }
 
+    /// Takes the metadata out, leaving none.
+    pub fn take_metadata(&mut self) -> Option<Arc<Properties>> {
+        self.metadata.take()
+    }
+
     /// The metadata of the connection this message arrived on, if any.
     pub fn metadata(&self) -> Option<&Arc<Properties>> {
         self.metadata.as_ref()
