@@ -588,15 +588,24 @@ impl Conn {
         self.refresh_metadata();
         let mut state = self.socket.lock();
         state.recent_now = now;
-        while let Some(mut traffic) = self.pending_in.pop_front() {
-            if !state.pattern.can_receive_from(peer) {
-                self.pending_in.push_front(traffic);
-                break;
+        // Room is asked once per run of deliveries, not once per message; each delivery
+        // takes at most one place in the queue.
+        let mut room = 0;
+        while !self.pending_in.is_empty() {
+            if room == 0 {
+                room = state.pattern.receive_room(peer);
+                if room == 0 {
+                    break;
+                }
             }
+            let Some(mut traffic) = self.pending_in.pop_front() else {
+                break;
+            };
             if let Traffic::Message(msg) = &mut traffic {
                 msg.set_metadata(self.metadata.clone());
             }
             state.pattern.handle_traffic(now, peer, traffic);
+            room -= 1;
         }
         self.socket.after_change(&mut state, effects);
         self.pending_in.is_empty()
