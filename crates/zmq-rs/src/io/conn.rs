@@ -78,6 +78,10 @@ pub(crate) struct Conn {
     /// A readiness event said the peer closed its side: read on until the end, whatever
     /// `drained` says (the end of input raises no event of its own after a short read).
     pub hup_seen: bool,
+    /// Stop reading at a short read (`drained`) instead of reading on until the kernel says
+    /// it has nothing: set while a user's thread services the connection (see `direct`),
+    /// where every read is latency.
+    pub stop_when_drained: bool,
     pub tx: TxBuf,
     /// Decoded traffic the pattern could not take yet.
     pub pending_in: VecDeque<Traffic>,
@@ -158,6 +162,7 @@ impl IoLoop {
             read_size: FIRST_READ,
             drained: false,
             hup_seen: false,
+            stop_when_drained: false,
             tx: TxBuf::new(),
             pending_in: VecDeque::new(),
             pending_out: VecDeque::new(),
@@ -476,7 +481,7 @@ impl Conn {
             self.drained = false;
             return Ok(0);
         }
-        if self.eof || (self.drained && !self.hup_seen) {
+        if self.eof || (self.stop_when_drained && self.drained && !self.hup_seen) {
             // Nothing more will arrive (or has arrived), but what did may not be decoded
             // yet (the pattern was full): finish it first.
             if !self.raw {

@@ -223,7 +223,10 @@ fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait, force: bool)
             // and has reported nothing since: whatever arrives will wake it. Sleep first.
             return Some(conn.fd() as RawFd);
         }
-        if let Err(reason) = conn.service(link.at, &mut effects) {
+        conn.stop_when_drained = true;
+        let serviced = conn.service(link.at, &mut effects);
+        conn.stop_when_drained = false;
+        if let Err(reason) = serviced {
             // Closing is the I/O thread's work: it finds the reason when it next services.
             conn.refused = Some(reason);
             drop(conn);
