@@ -8,8 +8,11 @@
 //!   its own on the connection's descriptor (plus a waker for everything else that may make
 //!   the socket readable or end the wait). On the latency path this removes the I/O thread's
 //!   wake-up and the condition variable's; under load it spares the cross-thread traffic of
-//!   every received message. When the wait ends, the I/O thread gets the read interest back;
-//!   re-arming it reports data that arrived meanwhile, so nothing waits unread.
+//!   every received message.
+//! - **Keeping it**: when `recv` returns, the connection stays taken over for the next one,
+//!   under a lease: the I/O thread takes it back once the user has been away for
+//!   `LEASE`, and a poll, `ZMQ_EVENTS`, another peer or close give it back at once.
+//!   Re-arming the read interest reports data that arrived meanwhile, so nothing waits unread.
 //!
 //! The I/O thread stays the owner: it may still service the connection (timers, commands),
 //! always under the connection's lock; errors found here are left for it to close.
@@ -27,11 +30,11 @@ use super::{ConnLink, ConnRef, IoCommand, IoShared};
 use crate::core::{Effect, PeerLink, SocketShared, SocketState, run_effects};
 
 const CONN: Token = Token(0);
+const WAKE: Token = Token(1);
 /// How long a connection may stay taken over while its `recv`ing thread is away. After that
 /// the I/O thread reads it again, so that the peer's heartbeats are answered and its going
 /// away is seen while the user is busy elsewhere.
 pub(super) const LEASE: Duration = Duration::from_millis(20);
-const WAKE: Token = Token(1);
 
 /// Writes what a peer has queued, on the calling (user's) thread, when its connection is
 /// idle: in request-reply traffic this spares a wake-up of the I/O thread per message, half
@@ -327,8 +330,9 @@ fn direct_poll(
     }
 }
 
-/// One `recv` call's use of direct receive: which connection it took over (given back when
-/// dropped) and whether it has just read, so that the next step is to sleep.
+/// One `recv` call's use of direct receive: which connection it took over (kept by
+/// [`DirectReceive::finish`], given back when dropped otherwise) and whether it has just read,
+/// so that the next step is to sleep.
 #[derive(Debug)]
 pub(crate) struct DirectReceive {
     socket: Arc<SocketShared>,
