@@ -13,7 +13,7 @@ use zmtp_proto::{Msg, SocketType, Traffic};
 
 use crate::api::{Action, PeerId};
 use crate::fq::FairQueue;
-use crate::hash::IntMap;
+use crate::peer_index::PeerIndex;
 use crate::pipe::Pipe;
 
 /// Internal name of a pipe: its slab index.
@@ -27,7 +27,7 @@ pub(crate) const DEFAULT_HWM: usize = 1000;
 pub(crate) struct Core {
     pub(crate) socket_type: SocketType,
     pub(crate) pipes: Slab<Pipe>,
-    ids: IntMap<PeerId, Key>,
+    ids: PeerIndex,
     actions: VecDeque<Action>,
     pub(crate) fq: FairQueue,
     pub(crate) sndhwm: usize,
@@ -48,7 +48,7 @@ impl Core {
         Self {
             socket_type,
             pipes: Slab::new(),
-            ids: IntMap::default(),
+            ids: PeerIndex::default(),
             actions: VecDeque::new(),
             fq: FairQueue::default(),
             sndhwm: DEFAULT_HWM,
@@ -94,7 +94,7 @@ impl Core {
     }
 
     pub(crate) fn key(&self, peer: PeerId) -> Option<Key> {
-        self.ids.get(&peer).copied()
+        self.ids.get(peer)
     }
 
     pub(crate) fn pipe(&self, key: Key) -> Option<&Pipe> {
@@ -138,9 +138,7 @@ impl Core {
         pipe.connected = false;
         pipe.clear_out();
         let empty = pipe.in_len() == 0;
-        if self.ids.get(&peer) == Some(&key) {
-            self.ids.remove(&peer);
-        }
+        self.ids.remove_if(peer, key);
         self.actions.retain(|a| action_peer(a) != Some(peer));
         if empty {
             self.pending_free.push(key);

@@ -108,6 +108,7 @@ mod hash;
 mod lb;
 mod machine;
 mod mtrie;
+mod peer_index;
 mod pipe;
 mod prefix_tree;
 mod socket;
