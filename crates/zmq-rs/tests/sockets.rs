@@ -56,7 +56,7 @@ fn push_pull_delivers_in_order_on_every_transport() {
 }
 
 /// RFC 30 (PIPELINE) with the receive loop applications write: block for the first message,
-/// then drain with DONTWAIT. A message that arrived in between (here 100 ms later) must be
+/// then drain with DONTWAIT. A message that arrived in between (here 250 ms later) must be
 /// there for the non-blocking receive, whoever was reading the connection when it arrived
 /// (the thread of the blocking receive keeps it for a while; see `io::direct`), and one
 /// more DONTWAIT then says EAGAIN.
@@ -71,11 +71,11 @@ fn a_dontwait_drain_after_a_blocking_recv_sees_what_arrived_meanwhile_rfc30() {
         push.send("one", 0).expect("send");
         assert_eq!(pull.recv_bytes(0).expect("one"), b"one", "{endpoint}");
         push.send("two", 0).expect("send");
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(250));
         assert_eq!(
             pull.recv_bytes(DONTWAIT).expect("two"),
             b"two",
-            "{endpoint}: a message 100 ms old was not there for DONTWAIT"
+            "{endpoint}: a message sent 250 ms ago was not there for DONTWAIT"
         );
         assert!(
             matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)),
