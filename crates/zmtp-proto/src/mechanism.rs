@@ -192,6 +192,21 @@ pub(crate) fn unexpected(body: &Bytes, data_at: usize) -> SessionError {
     SessionError::PeerMisbehaved(Misbehaviour::UnexpectedCommand { name })
 }
 
+/// A ZAP answer as a server's handshake takes it: go on when allowed, fail with the
+/// handler's status when denied.
+pub(crate) fn check_allowed(result: &AuthResult) -> Result<(), SessionError> {
+    match result {
+        AuthResult::Allow { .. } => Ok(()),
+        AuthResult::Deny {
+            status_code,
+            reason,
+        } => Err(SessionError::AuthenticationFailed {
+            status_code: *status_code,
+            reason: reason.clone(),
+        }),
+    }
+}
+
 /// Handles an ERROR command received during the handshake (RFC 23: fatal).
 pub(crate) fn peer_error(body: &Bytes, data_at: usize) -> SessionError {
     match Command::decode_known(CommandKind::Error, body, data_at) {

@@ -57,7 +57,7 @@ use crate::curve::{
 };
 use crate::error::{CryptoFailure, DecodeError, Incompatibility, Misbehaviour, SessionError};
 use crate::frame::{Frame, FrameMut, put_header};
-use crate::mechanism::{HandshakeCtx, Mechanism, Step, peer_error, unexpected};
+use crate::mechanism::{HandshakeCtx, Mechanism, Step, check_allowed, peer_error, unexpected};
 use crate::parse;
 use crate::session::{AuthRequest, AuthResult};
 use crate::txbuf::TxBuf;
@@ -447,18 +447,29 @@ impl Mechanism for CurveClient {
     }
 
     fn encode_frame(&mut self, frame: Frame, tx: &mut TxBuf) {
-        if let Some(codec) = &mut self.traffic {
-            codec.encode(&frame, tx);
-        }
+        seal(self.traffic.as_mut(), &frame, tx);
     }
 
     fn decode_frame(&mut self, frame: FrameMut) -> Result<Frame, SessionError> {
-        match &mut self.traffic {
-            Some(codec) => codec.decode(frame),
-            None => Err(SessionError::PeerMisbehaved(
-                Misbehaviour::MessageDuringHandshake,
-            )),
-        }
+        open(self.traffic.as_mut(), frame)
+    }
+}
+
+/// Seals a traffic frame with the codec the handshake set up (there is none before: the session
+/// sends no traffic then).
+fn seal(codec: Option<&mut MessageCodec>, frame: &Frame, tx: &mut TxBuf) {
+    if let Some(codec) = codec {
+        codec.encode(frame, tx);
+    }
+}
+
+/// Opens a traffic frame's MESSAGE box; a frame before the handshake ended is misbehaviour.
+fn open(codec: Option<&mut MessageCodec>, frame: FrameMut) -> Result<Frame, SessionError> {
+    match codec {
+        Some(codec) => codec.decode(frame),
+        None => Err(SessionError::PeerMisbehaved(
+            Misbehaviour::MessageDuringHandshake,
+        )),
     }
 }
 
@@ -728,16 +739,8 @@ impl Mechanism for CurveServer {
         if self.state != ServerState::AwaitingAuth {
             return Ok(Step::Continue);
         }
-        match result {
-            AuthResult::Allow { .. } => self.send_ready(ctx),
-            AuthResult::Deny {
-                status_code,
-                reason,
-            } => Err(SessionError::AuthenticationFailed {
-                status_code: *status_code,
-                reason: reason.clone(),
-            }),
-        }
+        check_allowed(result)?;
+        self.send_ready(ctx)
     }
 
     fn is_transparent(&self) -> bool {
@@ -745,17 +748,10 @@ impl Mechanism for CurveServer {
     }
 
     fn encode_frame(&mut self, frame: Frame, tx: &mut TxBuf) {
-        if let Some(codec) = &mut self.traffic {
-            codec.encode(&frame, tx);
-        }
+        seal(self.traffic.as_mut(), &frame, tx);
     }
 
     fn decode_frame(&mut self, frame: FrameMut) -> Result<Frame, SessionError> {
-        match &mut self.traffic {
-            Some(codec) => codec.decode(frame),
-            None => Err(SessionError::PeerMisbehaved(
-                Misbehaviour::MessageDuringHandshake,
-            )),
-        }
+        open(self.traffic.as_mut(), frame)
     }
 }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use crate::command::{Command, CommandKind};
 use crate::error::SessionError;
-use crate::mechanism::{HandshakeCtx, Mechanism, Step, peer_error, unexpected};
+use crate::mechanism::{HandshakeCtx, Mechanism, Step, check_allowed, peer_error, unexpected};
 use crate::session::{AuthRequest, AuthResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,19 +87,9 @@ impl Mechanism for NullMechanism {
         if self.state != State::AwaitingAuth {
             return Ok(Step::Continue);
         }
-        match result {
-            AuthResult::Allow { .. } => {
-                ctx.send_metadata(CommandKind::Ready);
-                self.state = State::ReadySent;
-                Ok(Step::Continue)
-            }
-            AuthResult::Deny {
-                status_code,
-                reason,
-            } => Err(SessionError::AuthenticationFailed {
-                status_code: *status_code,
-                reason: reason.clone(),
-            }),
-        }
+        check_allowed(result)?;
+        ctx.send_metadata(CommandKind::Ready);
+        self.state = State::ReadySent;
+        Ok(Step::Continue)
     }
 }

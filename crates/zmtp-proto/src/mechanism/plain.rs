@@ -19,7 +19,7 @@ use bytes::Bytes;
 
 use crate::command::{Command, CommandKind};
 use crate::error::SessionError;
-use crate::mechanism::{HandshakeCtx, Mechanism, Step, peer_error, unexpected};
+use crate::mechanism::{HandshakeCtx, Mechanism, Step, check_allowed, peer_error, unexpected};
 use crate::session::{AuthRequest, AuthResult};
 
 /// libzmq 4.3's PLAIN server starts its ERROR command with `^RROR` instead of the
@@ -186,19 +186,9 @@ impl Mechanism for PlainServer {
         if self.state != ServerState::AwaitingAuth {
             return Ok(Step::Continue);
         }
-        match result {
-            AuthResult::Allow { .. } => {
-                ctx.send(&Command::Welcome);
-                self.state = ServerState::AwaitingInitiate;
-                Ok(Step::Continue)
-            }
-            AuthResult::Deny {
-                status_code,
-                reason,
-            } => Err(SessionError::AuthenticationFailed {
-                status_code: *status_code,
-                reason: reason.clone(),
-            }),
-        }
+        check_allowed(result)?;
+        ctx.send(&Command::Welcome);
+        self.state = ServerState::AwaitingInitiate;
+        Ok(Step::Continue)
     }
 }
