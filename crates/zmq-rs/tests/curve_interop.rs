@@ -81,17 +81,27 @@ fn make_curve_client(s: &Socket, server_key: &str, keys: &Keys) {
 
 /// Binds one side and connects the other; returns the peer and the endpoint.
 fn join(ours: &Socket, spec: Spec, transport: Transport, binder: Binder) -> (Peer, String) {
+    try_join(ours, spec, transport, binder).expect("bind or connect")
+}
+
+/// [`join`], or our side's refusal to bind or connect.
+fn try_join(
+    ours: &Socket,
+    spec: Spec,
+    transport: Transport,
+    binder: Binder,
+) -> zmq_rs::Result<(Peer, String)> {
     match binder {
         Binder::Ours => {
-            ours.bind(&endpoint_for(transport)).expect("bind");
-            let endpoint = ours.get_last_endpoint().expect("endpoint");
-            (spec.connect(&endpoint).start(), endpoint)
+            ours.bind(&endpoint_for(transport))?;
+            let endpoint = ours.get_last_endpoint()?;
+            Ok((spec.connect(&endpoint).start(), endpoint))
         }
         Binder::Theirs => {
             let mut peer = spec.bind(&endpoint_for(transport)).start();
             let endpoint = peer.bound();
-            ours.connect(&endpoint).expect("connect");
-            (peer, endpoint)
+            ours.connect(&endpoint)?;
+            Ok((peer, endpoint))
         }
     }
 }
@@ -646,20 +656,8 @@ fn a_curve_server_without_its_secret_key_never_speaks_null() {
             .send_within(300, &[b"in the clear"])
             .wait();
         // Refusing to bind or connect would do as well as refusing the handshake.
-        let mut peer = match binder {
-            Binder::Ours => match pull.bind(&endpoint_for(transport)) {
-                Ok(()) => spec
-                    .connect(&pull.get_last_endpoint().expect("endpoint"))
-                    .start(),
-                Err(_) => continue,
-            },
-            Binder::Theirs => {
-                let mut peer = spec.bind(&endpoint_for(transport)).start();
-                if pull.connect(&peer.bound()).is_err() {
-                    continue;
-                }
-                peer
-            }
+        let Ok((mut peer, _)) = try_join(&pull, spec, transport, binder) else {
+            continue;
         };
         peer.go();
         peer.wait_for("the send", |w| w[0] == "sent" || w[0] == "blocked");
@@ -681,20 +679,9 @@ fn a_curve_client_without_its_own_key_pair_never_sends_in_the_clear() {
         push.set_curve_serverkey(server.public.as_bytes())
             .expect("server key");
         let spec = Spec::new("PULL").wait().recv_within(300);
-        let mut peer = match binder {
-            Binder::Ours => match push.bind(&endpoint_for(transport)) {
-                Ok(()) => spec
-                    .connect(&push.get_last_endpoint().expect("endpoint"))
-                    .start(),
-                Err(_) => continue,
-            },
-            Binder::Theirs => {
-                let mut peer = spec.bind(&endpoint_for(transport)).start();
-                if push.connect(&peer.bound()).is_err() {
-                    continue;
-                }
-                peer
-            }
+        // Refusing to bind or connect would do as well as refusing the handshake.
+        let Ok((mut peer, _)) = try_join(&push, spec, transport, binder) else {
+            continue;
         };
         let _ = push.send("secret", zmq_rs::DONTWAIT);
         peer.go();
