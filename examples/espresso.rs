@@ -181,8 +181,11 @@ pub fn run(updates: usize) -> zmq_rs::Result<Report> {
     };
     let received = subscriber_task(&ctx, &subscribers, &["A", "B"], updates)?;
     control.send("TERMINATE", 0)?;
-    stop.store(true, Ordering::SeqCst);
+    // The listener stays until the proxy has stopped: the proxy copies to the capture socket
+    // with a blocking send (as libzmq's), and a PAIR without its peer would block it for good
+    // (the subscriber's departure still makes XPUB relay an unsubscribe after TERMINATE).
     proxying.join().expect("proxy thread")?;
+    stop.store(true, Ordering::SeqCst);
     publishing.join().expect("publisher thread")?;
     let captured = listening.join().expect("listener thread")?;
     Ok(Report { received, captured })
