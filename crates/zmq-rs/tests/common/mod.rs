@@ -27,6 +27,9 @@ pub fn endpoint_for(transport: Transport) -> String {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path =
                 std::env::temp_dir().join(format!("zmq-rs-test-{}-{n}.ipc", std::process::id()));
+            // A file left there by an earlier run whose process had the same id (tests that
+            // leave a socket file behind on purpose, or were killed) would make binding fail.
+            let _ = std::fs::remove_file(&path);
             format!("ipc://{}", path.display())
         }
     }
