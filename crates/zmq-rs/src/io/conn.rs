@@ -63,7 +63,9 @@ pub(crate) struct Conn {
     pub token: usize,
     /// What the I/O thread's poll watches it for. Readable while the I/O thread reads it;
     /// writable once a write found the kernel's buffer full (and at first, for the connect).
-    pub interest: Interest,
+    /// `None`: not registered at all (taken over by a user's thread, with nothing to write;
+    /// see `direct.rs`).
+    pub interest: Option<Interest>,
     pub stream: Stream,
     pub socket: Arc<SocketShared>,
     pub origin: Origin,
@@ -153,7 +155,7 @@ impl IoLoop {
         let mut conn = Conn {
             generation,
             token,
-            interest: Interest::READABLE | Interest::WRITABLE,
+            interest: Some(Interest::READABLE | Interest::WRITABLE),
             stream,
             socket,
             origin,
@@ -793,14 +795,18 @@ impl Conn {
 
     /// Changes what the I/O thread's poll watches this connection for. Arming an interest
     /// reports a readiness that is already there, so nothing that happened before is missed.
-    pub(super) fn set_interest(&mut self, interest: Interest) -> Result<(), String> {
+    pub(super) fn set_interest(&mut self, interest: Option<Interest>) -> Result<(), String> {
         if interest == self.interest || self.closed {
             return Ok(());
         }
         let registry = &self.socket.io.registry;
-        registry
-            .reregister(&mut self.stream, Token(self.token), interest)
-            .map_err(|e| format!("poll registration failed: {e}"))?;
+        let token = Token(self.token);
+        match (self.interest, interest) {
+            (Some(_), Some(wanted)) => registry.reregister(&mut self.stream, token, wanted),
+            (None, Some(wanted)) => registry.register(&mut self.stream, token, wanted),
+            (_, None) => registry.deregister(&mut self.stream),
+        }
+        .map_err(|e| format!("poll registration failed: {e}"))?;
         self.interest = interest;
         Ok(())
     }
@@ -818,8 +824,11 @@ impl Conn {
                     written += n;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if !self.interest.is_writable() {
-                        self.set_interest(self.interest | Interest::WRITABLE)?;
+                    if !self.interest.is_some_and(|i| i.is_writable()) {
+                        let wanted = self
+                            .interest
+                            .map_or(Interest::WRITABLE, |i| i | Interest::WRITABLE);
+                        self.set_interest(Some(wanted))?;
                     }
                     break;
                 }

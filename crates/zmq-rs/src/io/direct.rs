@@ -10,8 +10,8 @@
 //!   wake-up and the condition variable's; under load it spares the cross-thread traffic of
 //!   every received message.
 //! - **Keeping it**: when `recv` returns, the connection stays taken over for the next one,
-//!   under a lease: the I/O thread takes it back once the user has been away for
-//!   `LEASE`, and a poll, `ZMQ_EVENTS`, another peer or close give it back at once.
+//!   under a lease: the I/O thread takes it back once the user has been away for a whole
+//!   `LEASE` (between one and two of them), and a poll, `ZMQ_EVENTS`, another peer or close give it back at once.
 //!   Re-arming the read interest reports data that arrived meanwhile, so nothing waits unread.
 //!
 //! The I/O thread stays the owner: it may still service the connection (timers, commands),
@@ -93,6 +93,10 @@ pub(crate) struct DirectWait {
     sticky: Mutex<Option<ConnLink>>,
     /// The I/O thread has been asked to end a kept connection's lease.
     lease_armed: AtomicBool,
+    /// A `recv` kept the connection since the lease timer last looked: the user is not away,
+    /// the lease runs on (taking the connection back from a busy receiver would cost two
+    /// `epoll_ctl` and, worse, contend for the connection's lock on its hot path).
+    kept_since: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -149,9 +153,14 @@ impl DirectWait {
         self.taken.load(Ordering::SeqCst) == link.at.generation
     }
 
-    /// The I/O thread's lease timer for `conn` fired: gives it back if it is still kept
-    /// (its user is away), and disarms (a thread waiting in `recv` reads it).
-    pub(super) fn lease_over(&self, conn: ConnRef, io: &IoShared) {
+    /// The I/O thread's lease timer for `conn` fired. True if a `recv` kept the connection
+    /// since the last look: the lease stays armed, for the I/O thread to look again one
+    /// `LEASE` later. Otherwise disarms, and gives the connection back if it is still kept
+    /// (its user is away; a thread waiting in `recv` reads it).
+    pub(super) fn lease_over(&self, conn: ConnRef, io: &IoShared) -> bool {
+        if self.kept_since.swap(false, Ordering::SeqCst) {
+            return true;
+        }
         // Disarmed before looking: a `recv` keeping the connection from now on arms anew.
         self.lease_armed.store(false, Ordering::SeqCst);
         let kept = {
@@ -164,6 +173,7 @@ impl DirectWait {
         if let Some(link) = kept {
             direct_leave(&link, io, self);
         }
+        false
     }
 
     /// Gives a connection kept taken over between `recv` calls back to the I/O thread.
@@ -210,10 +220,13 @@ fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait, force: bool)
             return None;
         }
         if !conn.direct {
-            // The I/O thread stops watching for input. It needs room to write only when
-            // something waits to be written (arming that interest when there is room would
-            // wake it for nothing); a write that finds no room arms it again.
-            let interest = with_writable(Interest::PRIORITY, !conn.tx.is_empty());
+            // The I/O thread stops watching for input: its poll drops the descriptor, for
+            // any interest left would still wake it at every arrival (TCP wakes pollers with
+            // input and urgent data alike, and epoll filters only after waking) only to find
+            // nothing of interest. It needs room to write only when something waits to be
+            // written (arming that when there is room would wake it for nothing); a write
+            // that finds no room arms it again.
+            let interest = (!conn.tx.is_empty()).then_some(Interest::WRITABLE);
             conn.set_interest(interest).ok()?;
             conn.direct = true;
             direct.taken.store(link.at.generation, Ordering::SeqCst);
@@ -255,8 +268,12 @@ fn direct_leave(link: &ConnLink, io: &IoShared, wait: &DirectWait) {
     let _ = wait
         .taken
         .compare_exchange(link.at.generation, 0, Ordering::SeqCst, Ordering::SeqCst);
-    let interest = with_writable(Interest::READABLE, !conn.tx.is_empty());
-    let result = conn.set_interest(interest);
+    let interest = if conn.tx.is_empty() {
+        Interest::READABLE
+    } else {
+        Interest::READABLE | Interest::WRITABLE
+    };
+    let result = conn.set_interest(Some(interest));
     // Decoded traffic the pattern could not take waits for a resume that was left to the
     // thread reading here (see `DirectWait::takes`): the I/O thread picks it up now.
     let stalled = !conn.pending_in.is_empty();
@@ -267,16 +284,6 @@ fn direct_leave(link: &ConnLink, io: &IoShared, wait: &DirectWait) {
     drop(conn);
     if result.is_err() || stalled {
         io.submit(IoCommand::Flush(link.at));
-    }
-}
-
-/// `interest`, plus writable if `writing`. (`PRIORITY`, urgent TCP data, never comes: it
-/// stands for "nothing" where mio wants some interest.)
-fn with_writable(interest: Interest, writing: bool) -> Interest {
-    if writing {
-        interest | Interest::WRITABLE
-    } else {
-        interest
     }
 }
 
@@ -379,6 +386,7 @@ impl DirectReceive {
             let at = link.at;
             let wait = &self.socket.direct;
             *wait.lock_sticky() = Some(link);
+            wait.kept_since.store(true, Ordering::SeqCst);
             if !wait.lease_armed.swap(true, Ordering::SeqCst) {
                 self.socket.io.submit(IoCommand::WatchLease(at));
             }

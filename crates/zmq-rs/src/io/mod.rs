@@ -702,6 +702,33 @@ impl IoLoop {
         }
     }
 
+    /// A direct-receive lease on `conn` is due: the receiver's socket decides whether its
+    /// user is away. Never waits for the connection's lock: a receiver holding it is busy on
+    /// it, not away, and waiting would contend with its hot path.
+    fn lease_due(&mut self, conn: ConnRef, now: Instant) {
+        let Some(cell) = self.conn_cell(conn.token) else {
+            return;
+        };
+        let guard = match cell.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.timers
+                    .schedule(now + direct::LEASE, TimerKey::DirectLease(conn));
+                return;
+            }
+        };
+        if guard.generation != conn.generation {
+            return;
+        }
+        let socket = guard.socket.clone();
+        drop(guard);
+        if socket.direct.lease_over(conn, &self.shared) {
+            self.timers
+                .schedule(now + direct::LEASE, TimerKey::DirectLease(conn));
+        }
+    }
+
     fn fire_timers(&mut self, now: Instant) {
         while let Some((at, key)) = self.timers.pop_due(now) {
             match key {
@@ -718,12 +745,7 @@ impl IoLoop {
                         self.conn_timeout(conn.token, now);
                     }
                 }
-                TimerKey::DirectLease(conn) => {
-                    if let Some(cell) = self.conn_of(conn) {
-                        let socket = conn::lock(&cell).socket.clone();
-                        socket.direct.lease_over(conn, &self.shared);
-                    }
-                }
+                TimerKey::DirectLease(conn) => self.lease_due(conn, now),
                 TimerKey::Reconnect {
                     connecter,
                     generation,
