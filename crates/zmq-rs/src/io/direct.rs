@@ -426,8 +426,15 @@ impl DirectReceive {
             }
             return DirectStep::Unavailable;
         };
+        // While the I/O thread is busy with other connections, it reads this one in the same
+        // wake-ups: a thread reading its own would be woken by every arrival on it instead.
+        // With more threads than cores (a broker's clients and workers) those extra wake-ups
+        // halve throughput, so direct receive is for an I/O thread that would sleep.
+        let io_busy = !self.socket.io.is_idle();
         match self.read.take() {
+            Some(_) if io_busy => DirectStep::Leave,
             Some((at, fd)) if at == link.at => DirectStep::Sleep(link.clone(), fd),
+            _ if io_busy && self.entered.is_none() => DirectStep::Unavailable,
             _ => DirectStep::Read(link.clone()),
         }
     }

@@ -146,6 +146,12 @@ impl IoShared {
         }
     }
 
+    /// Whether the loop is asleep with nothing asked of it: no other connection keeps it
+    /// busy, so a user's thread reading its own connection spares it nothing (see `direct`).
+    pub fn is_idle(&self) -> bool {
+        self.sleeping.load(Ordering::SeqCst)
+    }
+
     /// Moves every queued command to the end of `into`.
     fn take_commands(&self, into: &mut Vec<IoCommand>) {
         let mut queue = self
