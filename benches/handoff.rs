@@ -1,6 +1,11 @@
 //! The facade's hand-offs between threads: a batch of messages from one user thread to
 //! another over inproc (the queues and wake-ups, no syscalls), and over tcp loopback through
 //! the I/O thread (encode, write, read, decode, deliver).
+//!
+//! `wakeup_floor` is no zmq-rs code at all: two threads taking turns with nothing but
+//! `park`/`unpark` (one futex wake and one wait per turn). Run on one core
+//! (`taskset -c 0 cargo bench -p benches --bench handoff -- wakeup_floor`) it is the floor
+//! under any inproc one-way latency there, libzmq's included (see docs/performance.md).
 
 use std::time::{Duration, Instant};
 
@@ -52,5 +57,47 @@ fn handoff(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handoff);
+/// `turns` one-way hand-offs between two threads that only park and unpark each other.
+fn ping_pong(turns: u64) -> Duration {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let turn = Arc::new(AtomicU64::new(0));
+    let main = std::thread::current();
+    let echo = {
+        let turn = turn.clone();
+        std::thread::spawn(move || {
+            for i in (1..turns).step_by(2) {
+                while turn.load(Ordering::Acquire) != i {
+                    std::thread::park();
+                }
+                turn.store(i + 1, Ordering::Release);
+                main.unpark();
+            }
+        })
+    };
+    let start = Instant::now();
+    for i in (0..turns).step_by(2) {
+        turn.store(i + 1, Ordering::Release);
+        echo.thread().unpark();
+        while turn.load(Ordering::Acquire) != i + 2 {
+            std::thread::park();
+        }
+    }
+    let elapsed = start.elapsed();
+    echo.join().expect("echo thread");
+    elapsed
+}
+
+fn wakeup_floor(c: &mut Criterion) {
+    const TURNS: u64 = 20_000;
+    let mut group = c.benchmark_group("wakeup_floor");
+    group.throughput(Throughput::Elements(TURNS));
+    group.sample_size(10);
+    group.bench_function("park_unpark", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| ping_pong(TURNS)).sum());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, handoff, wakeup_floor);
 criterion_main!(benches);
