@@ -278,6 +278,27 @@ pub trait Pattern: Send + std::fmt::Debug {
     /// socket type must not receive is dropped (and may produce [`Action::Detach`]).
     fn handle_traffic(&mut self, now: Instant, peer: PeerId, traffic: Traffic);
 
+    /// Traffic from a peer in a batch: takes items from the front of `batch`, at most `max`,
+    /// while [`Pattern::can_receive_from`] holds, and returns how many it took. The same as
+    /// that many [`Pattern::handle_traffic`] calls, with the per-call bookkeeping done once.
+    fn handle_traffic_batch(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        batch: &mut VecDeque<Traffic>,
+        max: usize,
+    ) -> usize {
+        let mut taken = 0;
+        while taken < max && self.can_receive_from(peer) {
+            let Some(traffic) = batch.pop_front() else {
+                break;
+            };
+            self.handle_traffic(now, peer, traffic);
+            taken += 1;
+        }
+        taken
+    }
+
     /// A timer from [`Pattern::poll_timeout`] is due.
     fn handle_timeout(&mut self, now: Instant);
 
@@ -286,6 +307,21 @@ pub trait Pattern: Send + std::fmt::Debug {
 
     /// The user receives one whole message.
     fn recv(&mut self, now: Instant) -> Result<Msg, RecvError>;
+
+    /// Receives up to `max` whole messages in a row, appended to `into`; returns how many.
+    /// The same as calling [`Pattern::recv`] until it fails or `max` are taken, with the
+    /// per-call bookkeeping done once. Meant for [`Pattern::recv_is_stateless`] types.
+    fn recv_batch(&mut self, now: Instant, max: usize, into: &mut VecDeque<Msg>) -> usize {
+        let mut taken = 0;
+        while taken < max {
+            match self.recv(now) {
+                Ok(msg) => into.push_back(msg),
+                Err(_) => break,
+            }
+            taken += 1;
+        }
+        taken
+    }
 
     /// Next traffic queued for `peer`, oldest first.
     fn poll_transmit(&mut self, peer: PeerId) -> Option<Traffic>;

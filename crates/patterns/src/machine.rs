@@ -250,6 +250,34 @@ impl<B: Behaviour> Pattern for Machine<B> {
         self.settle();
     }
 
+    fn handle_traffic_batch(
+        &mut self,
+        _now: Instant,
+        peer: PeerId,
+        batch: &mut VecDeque<Traffic>,
+        max: usize,
+    ) -> usize {
+        let Some(key) = self.core.key(peer) else {
+            return 0;
+        };
+        let mut taken = 0;
+        while taken < max {
+            match self.core.pipes.get_mut(key) {
+                Some(pipe) if pipe.can_receive() => {
+                    let Some(traffic) = batch.pop_front() else {
+                        break;
+                    };
+                    pipe.count_in(&traffic);
+                    self.behaviour.traffic(&mut self.core, key, traffic);
+                    taken += 1;
+                }
+                _ => break,
+            }
+        }
+        self.settle();
+        taken
+    }
+
     fn handle_timeout(&mut self, _now: Instant) {}
 
     fn send(&mut self, _now: Instant, msg: Msg) -> Result<(), SendError> {
@@ -269,6 +297,19 @@ impl<B: Behaviour> Pattern for Machine<B> {
         let result = self.behaviour.recv(&mut self.core);
         self.settle();
         result
+    }
+
+    fn recv_batch(&mut self, _now: Instant, max: usize, into: &mut VecDeque<Msg>) -> usize {
+        let mut taken = 0;
+        while taken < max {
+            match self.behaviour.recv(&mut self.core) {
+                Ok(msg) => into.push_back(msg),
+                Err(_) => break,
+            }
+            taken += 1;
+        }
+        self.settle();
+        taken
     }
 
     fn poll_transmit(&mut self, peer: PeerId) -> Option<Traffic> {

@@ -38,6 +38,9 @@ pub(crate) struct Flow {
     lwm: u64,
     written: u64,
     read: u64,
+    /// Reads left until `read` is a multiple of `lwm` again, when the reader reports (kept
+    /// so that a read costs no division; 0 without a high-water mark).
+    reads_to_report: u64,
     peer_read: u64,
     /// libzmq's `_out_active` on the writer's side: false once a write found the queue full,
     /// until the reader's next `activate_write`.
@@ -52,6 +55,7 @@ impl Flow {
             lwm: compute_lwm(hwm),
             written: 0,
             read: 0,
+            reads_to_report: compute_lwm(hwm),
             peer_read: 0,
             writer_active: true,
         }
@@ -65,12 +69,22 @@ impl Flow {
     fn set_hwm(&mut self, hwm: usize) {
         self.hwm = hwm as u64;
         self.lwm = compute_lwm(self.hwm);
+        self.reads_to_report = if self.lwm > 0 {
+            self.lwm - self.read % self.lwm
+        } else {
+            0
+        };
     }
 
     /// Counts a read; true when this read reactivates a writer that had found the queue full.
     fn on_read(&mut self) -> bool {
         self.read += 1;
-        if self.lwm > 0 && self.read % self.lwm == 0 {
+        if self.lwm == 0 {
+            return false;
+        }
+        self.reads_to_report -= 1;
+        if self.reads_to_report == 0 {
+            self.reads_to_report = self.lwm;
             self.peer_read = self.read;
             if !self.writer_active && self.has_room() {
                 self.writer_active = true;
@@ -83,10 +97,17 @@ impl Flow {
     /// Counts `n` reads at once; true when they reactivate a writer that had found the queue
     /// full (the same as `n` calls of [`Flow::on_read`]).
     fn on_read_many(&mut self, n: u64) -> bool {
-        let before = self.read;
         self.read += n;
-        if self.lwm > 0 && self.read / self.lwm > before / self.lwm {
-            self.peer_read = self.read - self.read % self.lwm;
+        if self.lwm == 0 {
+            return false;
+        }
+        if n < self.reads_to_report {
+            self.reads_to_report -= n;
+        } else {
+            // At least one multiple of `lwm` was passed: report the last one.
+            let past = self.read % self.lwm;
+            self.reads_to_report = self.lwm - past;
+            self.peer_read = self.read - past;
             if !self.writer_active && self.has_room() {
                 self.writer_active = true;
                 return true;
@@ -375,6 +396,47 @@ mod tests {
             "second read reactivates"
         );
         assert!(p.check_write());
+    }
+
+    /// libzmq's `pipe_t::read` reports at every multiple of the low-water mark
+    /// (`msgs_read % lwm == 0`): reading in batches of any size, with the high-water mark
+    /// changed in between, reports exactly as reading one by one does.
+    #[test]
+    fn batched_reads_report_as_single_reads_across_hwm_changes() {
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        for _ in 0..200 {
+            let hwm = next(12) as usize;
+            let (mut one, mut many) = (Flow::new(hwm), Flow::new(hwm));
+            for _ in 0..50 {
+                if next(8) == 0 {
+                    let hwm = next(12) as usize;
+                    one.set_hwm(hwm);
+                    many.set_hwm(hwm);
+                }
+                let n = next(9);
+                // A writer that found the queue full, so that a report shows as reactivation.
+                for flow in [&mut one, &mut many] {
+                    flow.written = flow.read + n + flow.hwm;
+                    flow.writer_active = false;
+                }
+                let mut reactivated = false;
+                for _ in 0..n {
+                    let before = one.peer_read;
+                    reactivated |= one.on_read();
+                    let due = one.lwm > 0 && one.read % one.lwm == 0;
+                    let expected = if due { one.read } else { before };
+                    assert_eq!(one.peer_read, expected, "read {} lwm {}", one.read, one.lwm);
+                }
+                assert_eq!(many.on_read_many(n), reactivated);
+                assert_eq!((many.read, many.peer_read), (one.read, one.peer_read));
+            }
+        }
     }
 
     #[test]

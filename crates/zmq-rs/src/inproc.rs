@@ -221,13 +221,9 @@ impl InprocLink {
             if !dir.in_flight.is_empty() {
                 let now = crate::clock::now();
                 state.recent_now = now;
-                while let Some(traffic) = dir.in_flight.pop_front() {
-                    if !state.pattern.can_receive_from(dst.peer) {
-                        dir.in_flight.push_front(traffic);
-                        break;
-                    }
-                    state.pattern.handle_traffic(now, dst.peer, traffic);
-                }
+                state
+                    .pattern
+                    .handle_traffic_batch(now, dst.peer, &mut dir.in_flight, usize::MAX);
                 dst_socket.after_change(&mut state, effects);
             }
             if !dir.in_flight.is_empty() {

@@ -548,12 +548,9 @@ impl Socket {
                 Ok(msg) => {
                     state.direct_write = true;
                     if state.pattern.recv_is_stateless() && !state.watchers.has_handles() {
-                        while batch.len() < RECV_BATCH {
-                            match state.pattern.recv(now) {
-                                Ok(more) => batch.push_back(more),
-                                Err(_) => break,
-                            }
-                        }
+                        state
+                            .pattern
+                            .recv_batch(now, RECV_BATCH - batch.len(), batch);
                     }
                     keep |= !batch.is_empty() || state.pattern.is_readable();
                     Ok(Some(msg))

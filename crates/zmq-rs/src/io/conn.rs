@@ -596,23 +596,23 @@ impl Conn {
         let mut state = self.socket.lock();
         state.recent_now = now;
         // Room is asked once per run of deliveries, not once per message; each delivery
-        // takes at most one place in the queue.
-        let mut room = 0;
+        // takes at most one place in the queue, so a run stays within it.
         while !self.pending_in.is_empty() {
+            let room = state.pattern.receive_room(peer);
             if room == 0 {
-                room = state.pattern.receive_room(peer);
-                if room == 0 {
-                    break;
+                break;
+            }
+            for traffic in self.pending_in.iter_mut().take(room) {
+                if let Traffic::Message(msg) = traffic {
+                    msg.set_metadata(self.metadata.clone());
                 }
             }
-            let Some(mut traffic) = self.pending_in.pop_front() else {
+            let taken = state
+                .pattern
+                .handle_traffic_batch(now, peer, &mut self.pending_in, room);
+            if taken == 0 {
                 break;
-            };
-            if let Traffic::Message(msg) = &mut traffic {
-                msg.set_metadata(self.metadata.clone());
             }
-            state.pattern.handle_traffic(now, peer, traffic);
-            room -= 1;
         }
         self.socket.after_change(&mut state, effects);
         self.pending_in.is_empty()
