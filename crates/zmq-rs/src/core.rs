@@ -246,9 +246,10 @@ impl SocketShared {
                 _ => {}
             }
         }
+        let pattern = &state.pattern;
         state
             .watchers
-            .notify(state.pattern.is_readable(), state.pattern.is_writable());
+            .notify(|| (pattern.is_readable(), pattern.is_writable()));
         if state.blocked > 0
             && let Some(me) = self.me.upgrade()
         {

@@ -118,11 +118,14 @@ impl Watchers {
         });
     }
 
-    /// Fires every watcher when readiness changed since the last call.
-    pub fn notify(&mut self, readable: bool, writable: bool) {
-        if (self.signals.is_empty() && self.handles.is_empty())
-            || self.last == Some((readable, writable))
-        {
+    /// Fires every watcher when readiness changed since the last call; `readiness` (readable,
+    /// writable) is asked only if someone watches.
+    pub fn notify(&mut self, readiness: impl FnOnce() -> (bool, bool)) {
+        if self.signals.is_empty() && self.handles.is_empty() {
+            return;
+        }
+        let (readable, writable) = readiness();
+        if self.last == Some((readable, writable)) {
             return;
         }
         self.last = Some((readable, writable));

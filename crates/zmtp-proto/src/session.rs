@@ -13,6 +13,7 @@
 //! After any input, drain `poll_event` until `Ok(None)`, then `poll_transmit`, then re-arm the
 //! timer from `poll_timeout`. The crate documentation gives the whole drive loop.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -559,6 +560,36 @@ impl Session {
             return Err(SendNotReady(traffic));
         }
         self.flush_out(tx);
+        self.encode_traffic(traffic, tx);
+        Ok(())
+    }
+
+    /// Encodes traffic from the front of `queue` into `tx` until `tx` holds `limit` octets or
+    /// more, or the queue is empty; returns how many items it took. The same as
+    /// [`Session::send`] for each, with the per-call checks done once; takes nothing before
+    /// the handshake has completed.
+    pub fn send_batch(
+        &mut self,
+        queue: &mut VecDeque<Traffic>,
+        tx: &mut TxBuf,
+        limit: usize,
+    ) -> usize {
+        if self.phase != Phase::Traffic {
+            return 0;
+        }
+        self.flush_out(tx);
+        let mut taken = 0;
+        while tx.len() < limit {
+            let Some(traffic) = queue.pop_front() else {
+                break;
+            };
+            self.encode_traffic(traffic, tx);
+            taken += 1;
+        }
+        taken
+    }
+
+    fn encode_traffic(&mut self, traffic: Traffic, tx: &mut TxBuf) {
         match traffic {
             Traffic::Message(msg) => self.send_message(msg, tx),
             Traffic::Subscribe(topic) => self.send_subscription(true, topic, tx),
@@ -566,7 +597,6 @@ impl Session {
             Traffic::Join(group) => self.send_command(&Command::Join { group }, tx),
             Traffic::Leave(group) => self.send_command(&Command::Leave { group }, tx),
         }
-        Ok(())
     }
 
     // ---- outputs -----------------------------------------------------------------------

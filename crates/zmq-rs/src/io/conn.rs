@@ -770,17 +770,16 @@ impl Conn {
                     slot.tx_scheduled = false;
                 }
             }
-            while self.tx.len() < WRITE_BATCH {
-                let Some(traffic) = self.pending_out.pop_front() else {
-                    break;
-                };
-                match self.session.as_mut() {
-                    // Sending before Ready is the only refusal, and Ready was checked above.
-                    Some(session) => {
-                        let _ = session.send(traffic, &mut self.tx);
-                    }
-                    // STREAM: the data frame goes out as it is.
-                    None => {
+            match self.session.as_mut() {
+                Some(session) => {
+                    session.send_batch(&mut self.pending_out, &mut self.tx, WRITE_BATCH);
+                }
+                // STREAM: the data frame goes out as it is.
+                None => {
+                    while self.tx.len() < WRITE_BATCH {
+                        let Some(traffic) = self.pending_out.pop_front() else {
+                            break;
+                        };
                         if let Traffic::Message(msg) = traffic {
                             for frame in msg.into_frames() {
                                 self.tx.put_bytes(frame);

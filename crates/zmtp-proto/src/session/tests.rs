@@ -479,6 +479,61 @@ fn send_is_refused_until_the_peer_ready_arrived() {
     assert!(peer.session.is_ready());
 }
 
+/// RFC 23 traffic encoded in a batch: nothing before the handshake, then the same octets as
+/// one `send` per item (subscriptions to a ZMTP 3.1 peer as SUBSCRIBE commands), stopping
+/// once the transmit buffer holds the limit and leaving the rest queued in order.
+#[test]
+fn a_batch_encodes_as_single_sends_and_stops_at_the_limit_rfc23() {
+    let queue_of = || -> VecDeque<Traffic> {
+        (0..10u8)
+            .map(|i| match i {
+                3 => Traffic::Subscribe(Bytes::from_static(b"topic")),
+                _ => Traffic::Message(Msg::single(vec![i; 100])),
+            })
+            .collect()
+    };
+    let now = origin();
+    let (mut single, mut batched) = (
+        Peer::new(now, null(SocketType::XSub)),
+        Peer::new(now, null(SocketType::XSub)),
+    );
+    let mut queue = queue_of();
+    assert_eq!(
+        batched
+            .session
+            .send_batch(&mut queue, &mut batched.tx, usize::MAX),
+        0,
+        "nothing goes before the handshake"
+    );
+    assert_eq!(queue.len(), 10);
+    for peer in [&mut single, &mut batched] {
+        peer.feed(now, &greeting_bytes(MechanismName::NULL, 1, false));
+        peer.feed(now, &ready_bytes(SocketType::XPub));
+        assert!(peer.session.is_ready());
+    }
+    for traffic in queue_of() {
+        single.send(traffic);
+    }
+    assert_eq!(
+        batched
+            .session
+            .send_batch(&mut queue, &mut batched.tx, usize::MAX),
+        10
+    );
+    assert!(queue.is_empty());
+    assert_eq!(batched.output(now), single.output(now));
+
+    // A limit: items go until the buffer holds at least that much, the rest stay queued.
+    let mut queue = queue_of();
+    let taken = batched.session.send_batch(&mut queue, &mut batched.tx, 250);
+    assert_eq!(taken, 3, "three 102-octet frames reach 250 octets");
+    assert_eq!(queue.len(), 7);
+    assert_eq!(
+        queue.front(),
+        Some(&Traffic::Subscribe(Bytes::from_static(b"topic")))
+    );
+}
+
 #[test]
 fn our_ready_precedes_the_first_message_even_without_poll_transmit() {
     let now = origin();
