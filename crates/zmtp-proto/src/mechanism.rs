@@ -207,6 +207,22 @@ pub(crate) fn check_allowed(result: &AuthResult) -> Result<(), SessionError> {
     }
 }
 
+/// The peer's metadata command (`kind`: READY, or a PLAIN client's INITIATE): its properties
+/// checked against our socket type (RFC 23), the handshake's last step on this side.
+pub(crate) fn accept_metadata(
+    ctx: &HandshakeCtx<'_>,
+    kind: CommandKind,
+    body: &Bytes,
+    data_at: usize,
+) -> Result<Step, SessionError> {
+    match Command::decode_known(kind, body, data_at)? {
+        Command::Ready { properties } | Command::Initiate { properties } => {
+            ctx.check_peer_metadata(properties)
+        }
+        _ => Err(unexpected(body, data_at)),
+    }
+}
+
 /// Handles an ERROR command received during the handshake (RFC 23: fatal).
 pub(crate) fn peer_error(body: &Bytes, data_at: usize) -> SessionError {
     match Command::decode_known(CommandKind::Error, body, data_at) {

@@ -13,7 +13,9 @@ use bytes::Bytes;
 
 use crate::command::{Command, CommandKind};
 use crate::error::SessionError;
-use crate::mechanism::{HandshakeCtx, Mechanism, Step, check_allowed, peer_error, unexpected};
+use crate::mechanism::{
+    HandshakeCtx, Mechanism, Step, accept_metadata, check_allowed, peer_error, unexpected,
+};
 use crate::session::{AuthRequest, AuthResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +67,7 @@ impl Mechanism for NullMechanism {
         let (kind, data_at) = Command::peek(&body)?;
         match (kind, self.state) {
             (Some(CommandKind::Ready), State::ReadySent) => {
-                let Command::Ready { properties } =
-                    Command::decode_known(CommandKind::Ready, &body, data_at)?
-                else {
-                    return Err(unexpected(&body, data_at));
-                };
-                let step = ctx.check_peer_metadata(properties)?;
+                let step = accept_metadata(ctx, CommandKind::Ready, &body, data_at)?;
                 self.state = State::Done;
                 Ok(step)
             }

@@ -19,7 +19,9 @@ use bytes::Bytes;
 
 use crate::command::{Command, CommandKind};
 use crate::error::SessionError;
-use crate::mechanism::{HandshakeCtx, Mechanism, Step, check_allowed, peer_error, unexpected};
+use crate::mechanism::{
+    HandshakeCtx, Mechanism, Step, accept_metadata, check_allowed, peer_error, unexpected,
+};
 use crate::session::{AuthRequest, AuthResult};
 
 /// libzmq 4.3's PLAIN server starts its ERROR command with `^RROR` instead of the
@@ -85,12 +87,7 @@ impl Mechanism for PlainClient {
                 Ok(Step::Continue)
             }
             (Some(CommandKind::Ready), ClientState::AwaitingReady) => {
-                let Command::Ready { properties } =
-                    Command::decode_known(CommandKind::Ready, &body, data_at)?
-                else {
-                    return Err(unexpected(&body, data_at));
-                };
-                let step = ctx.check_peer_metadata(properties)?;
+                let step = accept_metadata(ctx, CommandKind::Ready, &body, data_at)?;
                 self.state = ClientState::Done;
                 Ok(step)
             }
@@ -163,12 +160,7 @@ impl Mechanism for PlainServer {
                 }))
             }
             (Some(CommandKind::Initiate), ServerState::AwaitingInitiate) => {
-                let Command::Initiate { properties } =
-                    Command::decode_known(CommandKind::Initiate, &body, data_at)?
-                else {
-                    return Err(unexpected(&body, data_at));
-                };
-                let step = ctx.check_peer_metadata(properties)?;
+                let step = accept_metadata(ctx, CommandKind::Initiate, &body, data_at)?;
                 ctx.send_metadata(CommandKind::Ready);
                 self.state = ServerState::Done;
                 Ok(step)
