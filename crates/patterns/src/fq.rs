@@ -83,7 +83,11 @@ impl FairQueue {
         while self.active > 0 {
             let key = self.pipes[self.current];
             if let Some((msg, resumed)) = pipes[key].pop_in() {
-                self.current = (self.current + 1) % self.active;
+                // The next one, wrapping, without a division.
+                self.current += 1;
+                if self.current >= self.active {
+                    self.current = 0;
+                }
                 return Some((key, msg, resumed));
             }
             // Found empty: out of the active part, without moving `current`.
