@@ -84,6 +84,62 @@ fn a_dontwait_drain_after_a_blocking_recv_sees_what_arrived_meanwhile_rfc30() {
     }
 }
 
+/// RFC 30: a PULL gets everything, in order, while its receiving thread keeps switching
+/// between reading its connection itself and being handed messages by the I/O thread (it
+/// reads itself only while the I/O thread would sleep; here another stream in the same
+/// context keeps the I/O thread busy now and then).
+#[test]
+fn a_receiver_switching_between_reading_itself_and_the_io_thread_loses_nothing_rfc30() {
+    const BURSTS: u32 = 200;
+    const BURST: u32 = 50;
+    for endpoint in endpoints().into_iter().skip(1) {
+        let ctx = Context::new();
+        // The other stream: bursts with pauses, so the I/O thread is busy, then idle.
+        let noise_in = socket(&ctx, zmq_rs::PULL);
+        let noise_ep = bind(&noise_in, "tcp://127.0.0.1:*");
+        let noise_out = socket(&ctx, zmq_rs::PUSH);
+        noise_out.connect(&noise_ep).expect("connect");
+        let noise = std::thread::spawn(move || {
+            for _ in 0..BURSTS {
+                for _ in 0..BURST {
+                    noise_out.send(&[0u8; 512][..], 0).expect("noise");
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let drain = std::thread::spawn(move || {
+            for _ in 0..BURSTS * BURST {
+                noise_in.recv_msg(0).expect("noise in");
+            }
+        });
+        let pull = socket(&ctx, zmq_rs::PULL);
+        let ep = bind(&pull, &endpoint);
+        let push = socket(&ctx, zmq_rs::PUSH);
+        push.connect(&ep).expect("connect");
+        let sender = std::thread::spawn(move || {
+            for burst in 0..BURSTS {
+                for i in 0..BURST {
+                    push.send(&(burst * BURST + i).to_be_bytes()[..], 0)
+                        .expect("send");
+                }
+                std::thread::sleep(Duration::from_micros(300));
+            }
+            push
+        });
+        for expected in 0..BURSTS * BURST {
+            let msg = pull.recv_msg(0).expect("message");
+            assert_eq!(&msg[..], expected.to_be_bytes(), "{endpoint}");
+        }
+        assert!(
+            matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)),
+            "{endpoint}: more than was sent"
+        );
+        drop(sender.join().expect("sender"));
+        noise.join().expect("noise");
+        drain.join().expect("drain");
+    }
+}
+
 #[test]
 fn req_rep_round_trips_on_every_transport() {
     for endpoint in endpoints() {
