@@ -369,8 +369,9 @@ pub trait Pattern: Send + std::fmt::Debug {
     }
 
     /// Whether [`Pattern::send`] could queue a message without failing with
-    /// [`SendErrorKind::WouldBlock`] (ZMQ_POLLOUT).
-    fn is_writable(&self) -> bool;
+    /// [`SendErrorKind::WouldBlock`] (ZMQ_POLLOUT). Takes `&mut self`: computing it may
+    /// deactivate full pipes, as libzmq's `has_out` does.
+    fn is_writable(&mut self) -> bool;
 
     /// Whether `peer`'s inbound queue can take more traffic.
     fn can_receive_from(&self, peer: PeerId) -> bool;

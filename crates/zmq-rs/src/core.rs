@@ -246,7 +246,7 @@ impl SocketShared {
                 _ => {}
             }
         }
-        let pattern = &state.pattern;
+        let pattern = &mut state.pattern;
         state
             .watchers
             .notify(|| (pattern.is_readable(), pattern.is_writable()));

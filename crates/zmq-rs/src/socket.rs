@@ -585,7 +585,7 @@ impl Socket {
         // Whoever asks may wait for readiness next: the I/O thread must be reading.
         self.shared.direct.release(&self.shared.io);
         let local = self.lock_local();
-        let state = self.lock_checked()?;
+        let mut state = self.lock_checked()?;
         Ok((
             !local.rx_partial.is_empty()
                 || !local.rx_batch.is_empty()
@@ -1406,7 +1406,7 @@ pub(crate) fn session_config(socket: &SocketShared) -> std::result::Result<Sessi
 impl Socket {
     #[doc(hidden)]
     pub fn debug_state(&self) -> String {
-        let state = self.shared.lock();
+        let mut state = self.shared.lock();
         let peers: Vec<String> = state
             .peers
             .iter()
