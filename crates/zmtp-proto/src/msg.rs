@@ -72,7 +72,10 @@ impl Msg {
 
     /// Total payload octets over all frames.
     pub fn payload_len(&self) -> usize {
-        self.frames.iter().map(Bytes::len).sum()
+        match self.frames.as_slice() {
+            [only] => only.len(),
+            frames => frames.iter().map(Bytes::len).sum(),
+        }
     }
 
     /// Appends a frame.
