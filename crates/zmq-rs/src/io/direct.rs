@@ -11,8 +11,12 @@
 //!   every received message.
 //! - **Keeping it**: when `recv` returns, the connection stays taken over for the next one,
 //!   under a lease: the I/O thread takes it back once the user has been away for a whole
-//!   `LEASE` (between one and two of them), and a poll, `ZMQ_EVENTS`, another peer or close give it back at once.
-//!   Re-arming the read interest reports data that arrived meanwhile, so nothing waits unread.
+//!   `LEASE` (between one and two of them), and a poll, `ZMQ_EVENTS`, another peer or close
+//!   give it back at once. Re-arming the read interest reports data that arrived meanwhile,
+//!   so nothing waits unread.
+//! - **Only while the I/O thread is idle**: when it is busy with other connections it reads
+//!   this one in the same wake-ups, where a thread reading its own would be woken by every
+//!   arrival; a `recv` then waits on the condition variable as usual.
 //!
 //! The I/O thread stays the owner: it may still service the connection (timers, commands),
 //! always under the connection's lock; errors found here are left for it to close.
