@@ -185,12 +185,19 @@ fn encoding_into_a_drained_txbuf_does_not_allocate() {
     let mut tx = TxBuf::new();
     let small = Bytes::from(vec![1u8; 64]);
     let large = Bytes::from(vec![2u8; 8192]);
-    let round = |session: &mut Session, tx: &mut TxBuf| {
-        for _ in 0..500 {
+    // As a driver encodes: one by one, and in batches from its own queue (`send_batch`).
+    let mut queue = std::collections::VecDeque::new();
+    let mut round = |session: &mut Session, tx: &mut TxBuf| {
+        for _ in 0..250 {
             let msg = zmtp_proto::Msg::from_frames([small.clone(), small.clone(), large.clone()]);
             let sent = session.send(zmtp_proto::Traffic::Message(msg), tx);
             assert!(sent.is_ok());
         }
+        for _ in 0..250 {
+            let msg = zmtp_proto::Msg::from_frames([small.clone(), small.clone(), large.clone()]);
+            queue.push_back(zmtp_proto::Traffic::Message(msg));
+        }
+        assert_eq!(session.send_batch(&mut queue, tx, usize::MAX), 250);
         // The transport writes everything.
         tx.advance(tx.len());
     };
