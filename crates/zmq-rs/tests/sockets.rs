@@ -29,14 +29,21 @@ fn bind(s: &Socket, endpoint: &str) -> String {
     s.get_last_endpoint().expect("last endpoint")
 }
 
+/// A PULL bound at `endpoint` and a PUSH connected to it (RFC 30's pipeline).
+fn pipeline(ctx: &Context, endpoint: &str) -> (Socket, Socket) {
+    let pull = socket(ctx, zmq_rs::PULL);
+    let ep = bind(&pull, endpoint);
+    let push = socket(ctx, zmq_rs::PUSH);
+    push.connect(&ep).expect("connect");
+    (pull, push)
+}
+
 #[test]
 fn push_pull_delivers_in_order_on_every_transport() {
     for endpoint in endpoints() {
         let ctx = Context::new();
-        let pull = socket(&ctx, zmq_rs::PULL);
-        let push = socket(&ctx, zmq_rs::PUSH);
-        let ep = bind(&pull, &endpoint);
-        push.connect(&ep).expect("connect");
+        let (pull, push) = pipeline(&ctx, &endpoint);
+        let ep = pull.get_last_endpoint().expect("last endpoint");
         // More than both high-water marks hold: the sender must wait for the receiver.
         let sender = std::thread::spawn(move || {
             for i in 0..10_000u32 {
@@ -64,10 +71,7 @@ fn push_pull_delivers_in_order_on_every_transport() {
 fn a_dontwait_drain_after_a_blocking_recv_sees_what_arrived_meanwhile_rfc30() {
     for endpoint in endpoints() {
         let ctx = Context::new();
-        let pull = socket(&ctx, zmq_rs::PULL);
-        let ep = bind(&pull, &endpoint);
-        let push = socket(&ctx, zmq_rs::PUSH);
-        push.connect(&ep).expect("connect");
+        let (pull, push) = pipeline(&ctx, &endpoint);
         push.send("one", 0).expect("send");
         assert_eq!(pull.recv_bytes(0).expect("one"), b"one", "{endpoint}");
         push.send("two", 0).expect("send");
@@ -95,10 +99,7 @@ fn a_receiver_switching_between_reading_itself_and_the_io_thread_loses_nothing_r
     for endpoint in endpoints().into_iter().skip(1) {
         let ctx = Context::new();
         // The other stream: bursts with pauses, so the I/O thread is busy, then idle.
-        let noise_in = socket(&ctx, zmq_rs::PULL);
-        let noise_ep = bind(&noise_in, "tcp://127.0.0.1:*");
-        let noise_out = socket(&ctx, zmq_rs::PUSH);
-        noise_out.connect(&noise_ep).expect("connect");
+        let (noise_in, noise_out) = pipeline(&ctx, "tcp://127.0.0.1:*");
         let noise = std::thread::spawn(move || {
             for _ in 0..BURSTS {
                 for _ in 0..BURST {
@@ -112,10 +113,7 @@ fn a_receiver_switching_between_reading_itself_and_the_io_thread_loses_nothing_r
                 noise_in.recv_msg(0).expect("noise in");
             }
         });
-        let pull = socket(&ctx, zmq_rs::PULL);
-        let ep = bind(&pull, &endpoint);
-        let push = socket(&ctx, zmq_rs::PUSH);
-        push.connect(&ep).expect("connect");
+        let (pull, push) = pipeline(&ctx, &endpoint);
         let sender = std::thread::spawn(move || {
             for burst in 0..BURSTS {
                 for i in 0..BURST {
