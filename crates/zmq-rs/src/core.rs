@@ -21,6 +21,9 @@ use crate::poll::Watchers;
 
 static NEXT_SOCKET_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Tries of [`SocketShared::lock_politely`] before it queues on the lock.
+const POLITE_ROUNDS: u32 = 32;
+
 /// What a socket's user handle and its I/O thread share.
 pub(crate) struct SocketShared {
     pub id: u64,
@@ -211,6 +214,28 @@ impl SocketShared {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Locks the state without queuing on a busy lock: while another thread holds it,
+    /// backs off in short pauses that leave the lock's cache line alone, then in yields of
+    /// the core (on one core the holder must run to let go), and queues only after that.
+    /// For a thread visiting a socket another thread drives (an inproc pull), whose owner is
+    /// likely mid-call: spinning on the lock would take its cache line from the owner at
+    /// every turn, and queuing would cost the owner a wake-up at its next unlock.
+    pub fn lock_politely(&self) -> MutexGuard<'_, SocketState> {
+        for round in 0..POLITE_ROUNDS {
+            match self.state.try_lock() {
+                Ok(state) => return state,
+                Err(std::sync::TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) if round < POLITE_ROUNDS / 2 => {
+                    for _ in 0..16 {
+                        std::hint::spin_loop();
+                    }
+                }
+                Err(std::sync::TryLockError::WouldBlock) => std::thread::yield_now(),
+            }
+        }
+        self.lock()
     }
 
     /// Turns the machine's pending actions into effects and wakes whoever waits on the

@@ -203,7 +203,7 @@ impl InprocLink {
             if want > 0
                 && let Some(src_socket) = src.socket.upgrade()
             {
-                let mut state = src_socket.lock();
+                let mut state = src_socket.lock_politely();
                 let linked = matches!(
                     state.peers.get(src.peer.0),
                     Some(slot) if matches!(slot.link, PeerLink::Inproc(..))
