@@ -82,7 +82,7 @@ pub struct PeerStatistics {
     pub bytes_in: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
     Send,
     Recv,
@@ -632,6 +632,7 @@ impl Socket {
         let mut deadline = None;
         let mut effects = Vec::new();
         let mut exchanged = false;
+        let mut paused = false;
         let mut waiter = None;
         let mut state = self.lock_checked()?;
         loop {
@@ -658,13 +659,18 @@ impl Socket {
             }
             if !exchanged {
                 // Before waiting: pull what inproc peers queued for us (a receive), or push
-                // what we queued for them (a send). Count as a waiter first, so that a peer
-                // queuing after this look hands over at once (see `inproc`).
+                // what we queued for them (a send). Before the last look, count as a
+                // waiter, so that a peer queuing after it hands over at once (see `inproc`);
+                // a receive that may still pause and look again need not, and spares its
+                // peers the hand-over meanwhile.
                 exchanged = true;
                 let links = SocketShared::inproc_links(&state);
                 if !links.is_empty() {
-                    waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
-                    self.shared.waiting.looking();
+                    let may_pause = direction == Direction::Recv && !dontwait && !paused;
+                    if !may_pause || waiter.is_some() {
+                        waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
+                        self.shared.waiting.looking();
+                    }
                     drop(state);
                     for (link, side) in links {
                         let from = match direction {
@@ -708,6 +714,19 @@ impl Socket {
                 }
                 None => None,
             };
+            if !paused && direction == Direction::Recv && waiter.is_none() {
+                // Nothing from our inproc peers yet. One streaming to us queues again
+                // within microseconds: pause that long and look once more, which is
+                // cheaper for both threads than our sleep and the sender's wake-up.
+                paused = true;
+                if !SocketShared::inproc_links(&state).is_empty() {
+                    drop(state);
+                    pause_for_inproc_peers();
+                    state = self.lock_checked()?;
+                    exchanged = false;
+                    continue;
+                }
+            }
             waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
             // An inproc peer that queued while we were pulling flagged it instead of handing
             // over: look again rather than sleep (checked under our lock, see `inproc`).
@@ -1432,5 +1451,20 @@ impl Socket {
             state.pattern.is_writable(),
             state.blocked
         )
+    }
+}
+
+/// How long a receive pauses for its inproc peers before it looks a last time and sleeps.
+const INPROC_PAUSE: Duration = Duration::from_micros(2);
+
+/// Lets [`INPROC_PAUSE`] pass without touching anything the peers write, giving the core
+/// away between spins (on one core the sender must run to queue anything).
+fn pause_for_inproc_peers() {
+    let start = std::time::Instant::now();
+    while start.elapsed() < INPROC_PAUSE {
+        for _ in 0..32 {
+            std::hint::spin_loop();
+        }
+        std::thread::yield_now();
     }
 }
