@@ -304,6 +304,7 @@ impl SocketShared {
                 }
             }
             PeerLink::Inproc(link, side) => {
+                link.note_queued(*side);
                 // Hand over now if the receiver may never ask (a PUB reading subscriptions)
                 // or watches a readiness descriptor; wake it, once per wait, if it waits: it
                 // then pulls everything queued by then. Otherwise its next receive pulls.

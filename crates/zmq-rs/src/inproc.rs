@@ -74,6 +74,9 @@ pub(crate) struct InprocLink {
     /// Indexed by the sending side: the sender queued traffic while the receiver was busy
     /// pulling, so the receiver must look once more before it sleeps.
     pending: [AtomicBool; 2],
+    /// Indexed by the sending side: the sender queued traffic since the receiver's last
+    /// pull. A hint for a receiver about to sleep, read without any lock.
+    queued: [AtomicBool; 2],
 }
 
 impl InprocLink {
@@ -100,6 +103,7 @@ impl InprocLink {
             ],
             directions: [Mutex::default(), Mutex::default()],
             pending: [AtomicBool::new(false), AtomicBool::new(false)],
+            queued: [AtomicBool::new(false), AtomicBool::new(false)],
         })
     }
 
@@ -131,6 +135,21 @@ impl InprocLink {
         if blocked {
             socket.wake_blocked();
         }
+    }
+
+    /// The socket on side `from` queued traffic for the link (its queue was empty).
+    pub fn note_queued(&self, from: Side) {
+        let flag = &self.queued[from.index()];
+        // Read first: a receiver waiting for the flag reads it too, and a store to a line
+        // both hold would take it from the receiver at every message.
+        if !flag.load(Ordering::Relaxed) {
+            flag.store(true, Ordering::Release);
+        }
+    }
+
+    /// Whether the socket on side `from` queued traffic since the last pull from it.
+    pub fn queued_since_pull(&self, from: Side) -> bool {
+        self.queued[from.index()].load(Ordering::Acquire)
     }
 
     /// Whether traffic from `side` must be handed over as soon as it is queued.
@@ -182,6 +201,10 @@ impl InprocLink {
     ) {
         let src = self.end(from);
         let dst = self.end(from.other());
+        // Cleared before taking: whatever is queued after the take sets it again.
+        if self.queued[from.index()].load(Ordering::Relaxed) {
+            self.queued[from.index()].store(false, Ordering::SeqCst);
+        }
         let Some(dst_socket) = dst.socket.upgrade() else {
             dir.in_flight.clear();
             return;

@@ -715,13 +715,16 @@ impl Socket {
                 None => None,
             };
             if !paused && direction == Direction::Recv && waiter.is_none() {
-                // Nothing from our inproc peers yet. One streaming to us queues again
-                // within microseconds: pause that long and look once more, which is
-                // cheaper for both threads than our sleep and the sender's wake-up.
+                // Nothing from our inproc peers yet. One streaming to us, or answering a
+                // request, queues again within microseconds: wait that long on this core
+                // for a sign of it and look once more, which spares both threads our sleep
+                // and the peer's wake-up (a system call, and across cores tens of
+                // microseconds before we run again).
                 paused = true;
-                if !SocketShared::inproc_links(&state).is_empty() {
+                let links = SocketShared::inproc_links(&state);
+                if !links.is_empty() {
                     drop(state);
-                    pause_for_inproc_peers();
+                    await_inproc_traffic(&links);
                     state = self.lock_checked()?;
                     exchanged = false;
                     continue;
@@ -1454,16 +1457,28 @@ impl Socket {
     }
 }
 
-/// How long a receive pauses for its inproc peers before it looks a last time and sleeps.
-const INPROC_PAUSE: Duration = Duration::from_micros(2);
+/// How long a receive waits on its core for inproc traffic before it sleeps.
+const INPROC_AWAIT: Duration = Duration::from_micros(20);
 
-/// Lets [`INPROC_PAUSE`] pass without touching anything the peers write, giving the core
-/// away between spins (on one core the sender must run to queue anything).
-fn pause_for_inproc_peers() {
+/// Waits up to [`INPROC_AWAIT`] until a peer on one of the links queues traffic for us,
+/// reading only the links' hints, and giving the core away between looks (on one core the
+/// peer must run to queue anything).
+fn await_inproc_traffic(links: &[(Arc<crate::inproc::InprocLink>, crate::inproc::Side)]) {
+    let queued = || {
+        links
+            .iter()
+            .any(|(link, side)| link.queued_since_pull(side.other()))
+    };
     let start = std::time::Instant::now();
-    while start.elapsed() < INPROC_PAUSE {
+    loop {
         for _ in 0..32 {
+            if queued() {
+                return;
+            }
             std::hint::spin_loop();
+        }
+        if start.elapsed() >= INPROC_AWAIT {
+            return;
         }
         std::thread::yield_now();
     }
