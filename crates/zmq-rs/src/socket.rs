@@ -749,10 +749,15 @@ impl Socket {
                         continue;
                     }
                     DirectStep::Sleep(link, fd) => {
+                        // A socket that sent since it last received (a request, a reply)
+                        // expects an answer soon: poll for it awake a while. One that only
+                        // receives (a stream) sleeps at once, leaving the cores to the
+                        // threads producing it.
+                        let awake_first = !state.direct_write;
                         state.blocked += 1;
                         self.shared.direct.set_sleeping(true);
                         drop(state);
-                        direct.sleep(&link, fd, remaining);
+                        direct.sleep(&link, fd, remaining, awake_first);
                         state = self.shared.lock();
                         self.shared.direct.set_sleeping(false);
                         state.blocked -= 1;

@@ -439,24 +439,26 @@ fn stream_socket_speaks_raw_tcp_with_an_id_frame_per_connection() {
 /// races with each side going to sleep: a lost wake-up shows as a receive timing out.
 #[test]
 fn inproc_round_trips_between_threads_never_lose_a_wake_up() {
-    inproc_round_trips("inproc://round-trips", 20_000, |_| None);
+    round_trips("inproc://round-trips", 20_000, |_| None);
 }
 
-/// As above, with replies now at once and now after the receiver has stopped waiting on its
-/// core for them (tens of microseconds) and gone to sleep: both ways of receiving, and the
-/// switch between them, deliver every reply.
+/// Replies now at once and now after the receiver has stopped waiting on its core for them
+/// (tens of microseconds) and gone to sleep, over every transport: both ways of receiving,
+/// and the switch between them, deliver every reply.
 #[test]
-fn inproc_replies_reach_receivers_that_wait_awake_or_asleep() {
-    inproc_round_trips("inproc://late-replies", 2_000, |i| {
-        (i % 3 == 0).then(|| Duration::from_micros(100 * u64::from(i % 7)))
-    });
+fn replies_reach_receivers_that_wait_awake_or_asleep() {
+    for endpoint in endpoints() {
+        round_trips(&endpoint, 600, |i| {
+            (i % 3 == 0).then(|| Duration::from_micros(100 * u64::from(i % 7)))
+        });
+    }
 }
 
 /// REQ-REP round trips between two threads; the server waits `delay(i)` before reply `i`.
-fn inproc_round_trips(endpoint: &str, count: u32, delay: fn(u32) -> Option<Duration>) {
+fn round_trips(endpoint: &str, count: u32, delay: fn(u32) -> Option<Duration>) {
     let ctx = Context::new();
     let rep = socket(&ctx, zmq_rs::REP);
-    rep.bind(endpoint).expect("bind");
+    let endpoint = &bind(&rep, endpoint);
     let server = std::thread::spawn(move || {
         for i in 0..count {
             let request = rep.recv_msg(0).expect("request");

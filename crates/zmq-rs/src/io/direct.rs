@@ -24,7 +24,7 @@
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -294,11 +294,15 @@ fn direct_leave(link: &ConnLink, io: &IoShared, wait: &DirectWait) {
 /// Sleeps until `fd` has input, the socket's waiters are woken, or `timeout` passes. What the
 /// poll reports is kept for the next read, whichever `recv` does it. False when this thread
 /// cannot wait here (another one does, or the poll could not be made).
+/// How long a thread waiting on its connection polls it without sleeping first.
+const DIRECT_SPIN: Duration = Duration::from_micros(20);
+
 fn direct_poll(
     socket: &SocketShared,
     fd: RawFd,
     link: &ConnLink,
     timeout: Option<Duration>,
+    awake_first: bool,
 ) -> bool {
     let Ok(mut guard) = socket.direct.poll.try_lock() else {
         return false;
@@ -327,7 +331,24 @@ fn direct_poll(
             .watched
             .store(link.at.generation, Ordering::SeqCst);
     }
-    match direct.poll.poll(&mut direct.events, timeout) {
+    // With `awake_first`, look without sleeping for a while first, giving the core away
+    // between looks: an answer arrives within microseconds, and a thread that sleeps
+    // instead is woken through the scheduler, across cores tens of microseconds late.
+    let start = Instant::now();
+    let spin = awake_first && timeout.is_none_or(|t| t > DIRECT_SPIN);
+    let polled = loop {
+        let awake = spin && start.elapsed() < DIRECT_SPIN;
+        let wait = if awake {
+            Some(Duration::ZERO)
+        } else {
+            timeout.map(|t| t.saturating_sub(start.elapsed()))
+        };
+        match direct.poll.poll(&mut direct.events, wait) {
+            Ok(()) if awake && direct.events.is_empty() => std::thread::yield_now(),
+            other => break other,
+        }
+    };
+    match polled {
         Ok(()) => {
             for event in direct.events.iter().filter(|e| e.token() == CONN) {
                 socket.direct.edge.store(true, Ordering::SeqCst);
@@ -464,10 +485,17 @@ impl DirectReceive {
         }
     }
 
-    /// Sleeps until the connection has input or the socket's waiters are woken. Call without
-    /// the socket's lock, with the thread counted as blocked and marked sleeping.
-    pub fn sleep(&mut self, link: &ConnLink, fd: RawFd, timeout: Option<Duration>) {
-        if !direct_poll(&self.socket, fd, link, timeout) {
+    /// Sleeps until the connection has input or the socket's waiters are woken, with
+    /// `awake_first` after polling it awake a while. Call without the socket's lock, with
+    /// the thread counted as blocked and marked sleeping.
+    pub fn sleep(
+        &mut self,
+        link: &ConnLink,
+        fd: RawFd,
+        timeout: Option<Duration>,
+        awake_first: bool,
+    ) {
+        if !direct_poll(&self.socket, fd, link, timeout, awake_first) {
             self.off = true;
         }
     }
