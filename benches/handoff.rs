@@ -3,7 +3,8 @@
 //! the I/O thread (encode, write, read, decode, deliver).
 //!
 //! `wakeup_floor` is no zmq-rs code at all: two threads taking turns with nothing but
-//! `park`/`unpark` (one futex wake and one wait per turn). Run on one core
+//! `park`/`unpark` (one futex wake and one wait per turn), or by yielding the core until
+//! their turn comes (one switch per turn). Run on one core
 //! (`taskset -c 0 cargo bench -p benches --bench handoff -- wakeup_floor`) it is the floor
 //! under any inproc one-way latency there, libzmq's included (see docs/performance.md).
 
@@ -57,8 +58,34 @@ fn handoff(c: &mut Criterion) {
     group.finish();
 }
 
-/// `turns` one-way hand-offs between two threads that only park and unpark each other.
-fn ping_pong(turns: u64) -> Duration {
+/// How a thread waits for its turn in [`ping_pong`].
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Park until the other thread unparks it (a futex wait and wake per turn).
+    Park,
+    /// Give the core away until the turn is ours (on one core, a switch per turn).
+    Yield,
+}
+
+impl Wait {
+    fn until(self, turn: &std::sync::atomic::AtomicU64, value: u64) {
+        while turn.load(std::sync::atomic::Ordering::Acquire) != value {
+            match self {
+                Self::Park => std::thread::park(),
+                Self::Yield => std::thread::yield_now(),
+            }
+        }
+    }
+
+    fn hand_over(self, to: &std::thread::Thread) {
+        if let Self::Park = self {
+            to.unpark();
+        }
+    }
+}
+
+/// `turns` one-way hand-offs between two threads that only wait for each other, as `wait`.
+fn ping_pong(turns: u64, wait: Wait) -> Duration {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
     let turn = Arc::new(AtomicU64::new(0));
@@ -67,21 +94,17 @@ fn ping_pong(turns: u64) -> Duration {
         let turn = turn.clone();
         std::thread::spawn(move || {
             for i in (1..turns).step_by(2) {
-                while turn.load(Ordering::Acquire) != i {
-                    std::thread::park();
-                }
+                wait.until(&turn, i);
                 turn.store(i + 1, Ordering::Release);
-                main.unpark();
+                wait.hand_over(&main);
             }
         })
     };
     let start = Instant::now();
     for i in (0..turns).step_by(2) {
         turn.store(i + 1, Ordering::Release);
-        echo.thread().unpark();
-        while turn.load(Ordering::Acquire) != i + 2 {
-            std::thread::park();
-        }
+        wait.hand_over(echo.thread());
+        wait.until(&turn, i + 2);
     }
     let elapsed = start.elapsed();
     echo.join().expect("echo thread");
@@ -94,7 +117,10 @@ fn wakeup_floor(c: &mut Criterion) {
     group.throughput(Throughput::Elements(TURNS));
     group.sample_size(10);
     group.bench_function("park_unpark", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| ping_pong(TURNS)).sum());
+        b.iter_custom(|iters| (0..iters).map(|_| ping_pong(TURNS, Wait::Park)).sum());
+    });
+    group.bench_function("yield", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| ping_pong(TURNS, Wait::Yield)).sum());
     });
     group.finish();
 }
