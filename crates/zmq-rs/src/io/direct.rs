@@ -291,12 +291,13 @@ fn direct_leave(link: &ConnLink, io: &IoShared, wait: &DirectWait) {
     }
 }
 
-/// Sleeps until `fd` has input, the socket's waiters are woken, or `timeout` passes. What the
-/// poll reports is kept for the next read, whichever `recv` does it. False when this thread
-/// cannot wait here (another one does, or the poll could not be made).
-/// How long a thread waiting on its connection polls it without sleeping first.
+/// How long a thread waiting on its connection for an answer polls it before it sleeps.
 const DIRECT_SPIN: Duration = Duration::from_micros(20);
 
+/// Sleeps until `fd` has input, the socket's waiters are woken, or `timeout` passes, with
+/// `awake_first` after polling it awake for up to [`DIRECT_SPIN`]. What the poll reports is
+/// kept for the next read, whichever `recv` does it. False when this thread cannot wait here
+/// (another one does, or the poll could not be made).
 fn direct_poll(
     socket: &SocketShared,
     fd: RawFd,
