@@ -171,7 +171,12 @@ fn bench(args: &[String]) -> Result {
     run(Command::new("cargo")
         .args(["build", "--release", "-p", "zmq-rs", "--examples"])
         .current_dir(root()))?;
-    let ours = root().join("target/release/examples");
+    // Where that build went: `CARGO_TARGET_DIR` (relative to the workspace, where cargo
+    // ran) when set, or the workspace's `target/`; never a stale build from elsewhere.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|dir| root().join(dir))
+        .unwrap_or_else(|| root().join("target"));
+    let ours = target.join("release/examples");
     let json = out.join("compare.json");
     let tests = "tcp-thr-64,tcp-thr-1024,tcp-thr-65536,ipc-thr-64,inproc-thr-64,tcp-lat-64,ipc-lat-64,inproc-lat-64";
     let mut cmd = Command::new(harness.join("run_bench.py"));
