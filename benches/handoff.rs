@@ -2,6 +2,9 @@
 //! another over inproc (the queues and wake-ups, no syscalls), and over tcp loopback through
 //! the I/O thread (encode, write, read, decode, deliver).
 //!
+//! `round_trip` times REQ-REP round trips between two user threads over inproc and tcp:
+//! how a receive waits for its answer (awake a while, then asleep) shows there first.
+//!
 //! `wakeup_floor` is no zmq-rs code at all: two threads taking turns with nothing but
 //! `park`/`unpark` (one futex wake and one wait per turn), or by yielding the core until
 //! their turn comes (one switch per turn). Run on one core
@@ -54,6 +57,50 @@ fn handoff(c: &mut Criterion) {
                 b.iter_custom(|iters| (0..iters).map(|_| push_pull(endpoint, size, BATCH)).sum());
             });
         }
+    }
+    group.finish();
+}
+
+/// `n` REQ-REP round trips of 64 octets through `endpoint`, the REP on its own thread.
+fn req_rep(endpoint: &str, n: u64) -> Duration {
+    let ctx = zmq_rs::Context::new();
+    let rep = ctx.socket(zmq_rs::REP).expect("rep");
+    rep.bind(endpoint).expect("bind");
+    let endpoint = rep.get_last_endpoint().expect("endpoint");
+    let req = ctx.socket(zmq_rs::REQ).expect("req");
+    req.connect(&endpoint).expect("connect");
+    let server = std::thread::spawn(move || {
+        for _ in 0..=n {
+            let request = rep.recv_msg(0).expect("request");
+            rep.send(request, 0).expect("reply");
+        }
+    });
+    let payload = bytes::Bytes::from(vec![b'x'; 64]);
+    // The first round trip connects and warms up.
+    req.send(payload.clone(), 0).expect("send");
+    req.recv_msg(0).expect("recv");
+    let start = Instant::now();
+    for _ in 0..n {
+        req.send(payload.clone(), 0).expect("send");
+        req.recv_msg(0).expect("recv");
+    }
+    let elapsed = start.elapsed();
+    server.join().expect("server");
+    elapsed
+}
+
+fn round_trip(c: &mut Criterion) {
+    const TRIPS: u64 = 2_000;
+    let mut group = c.benchmark_group("round_trip");
+    group.throughput(Throughput::Elements(TRIPS));
+    group.sample_size(10);
+    for (transport, endpoint) in [
+        ("inproc", "inproc://bench-round-trip"),
+        ("tcp", "tcp://127.0.0.1:*"),
+    ] {
+        group.bench_function(transport, |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| req_rep(endpoint, TRIPS)).sum());
+        });
     }
     group.finish();
 }
@@ -125,5 +172,5 @@ fn wakeup_floor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handoff, wakeup_floor);
+criterion_group!(benches, handoff, round_trip, wakeup_floor);
 criterion_main!(benches);
