@@ -4,16 +4,22 @@
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Token, Waker};
 
+/// How long a poll without file descriptors waits awake before it sleeps.
+const POLL_AWAKE: Duration = Duration::from_micros(20);
+
 /// Something a poller blocks on; sockets signal it when their readiness may have changed.
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
     fired: Mutex<bool>,
+    /// Set with `fired`, read without the lock by a poller waiting awake.
+    hint: AtomicBool,
     cond: Condvar,
     /// Set when the poller also waits on file descriptors in a mio poll.
     waker: Option<Waker>,
@@ -28,6 +34,7 @@ impl Signal {
     }
 
     pub fn fire(&self) {
+        self.hint.store(true, Ordering::SeqCst);
         let mut fired = self
             .fired
             .lock()
@@ -61,6 +68,29 @@ impl Signal {
             };
         }
         *fired = false;
+    }
+
+    /// Forgets earlier signals for [`Signal::await_hint`]: call before looking at readiness.
+    fn clear_hint(&self) {
+        self.hint.store(false, Ordering::SeqCst);
+    }
+
+    /// Waits awake, giving the core away between looks, until the signal fires or `limit`
+    /// passes; true if it fired since the last [`Signal::clear_hint`].
+    fn await_hint(&self, limit: Duration) -> bool {
+        let start = std::time::Instant::now();
+        loop {
+            for _ in 0..4 {
+                if self.hint.load(Ordering::SeqCst) {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= limit {
+                return self.hint.load(Ordering::SeqCst);
+            }
+            std::thread::yield_now();
+        }
     }
 
     fn clear(&self) {
@@ -340,7 +370,9 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> crate::Result<i32> {
         .map(|ms| crate::clock::now() + Duration::from_millis(ms));
     let mut fd_revents = vec![0i16; items.len()];
     let mut first = true;
+    let mut awake = true;
     loop {
+        signal.clear_hint();
         let mut ready = 0;
         for (i, item) in items.iter_mut().enumerate() {
             item.revents = 0;
@@ -403,6 +435,15 @@ pub fn poll(items: &mut [PollItem<'_>], timeout_ms: i64) -> crate::Result<i32> {
             }
             None => match remaining {
                 Some(left) if left.is_zero() => return Ok(0),
+                _ if awake && remaining.is_none_or(|left| left > POLL_AWAKE) => {
+                    // Once per poll, wait awake a while before sleeping: a socket usually
+                    // becomes ready within microseconds of the last, and being woken costs
+                    // the waker a system call and, across cores, tens of microseconds.
+                    awake = false;
+                    if !signal.await_hint(POLL_AWAKE) {
+                        signal.wait(remaining);
+                    }
+                }
                 _ => signal.wait(remaining),
             },
         }

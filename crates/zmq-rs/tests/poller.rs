@@ -37,6 +37,39 @@ fn poll_finds_the_one_ready_socket_among_a_hundred() {
     assert_eq!(ready, [73]);
 }
 
+/// A poll waits awake a few microseconds before it sleeps: messages sent now at once, now
+/// after the poller went to sleep, over inproc and tcp, each end a poll that finds them.
+#[test]
+fn poll_wakes_for_messages_sent_while_it_waits_awake_or_asleep() {
+    let ctx = Context::new();
+    for endpoint in ["inproc://poll-awake", "tcp://127.0.0.1:*"] {
+        let pull = ctx.socket(zmq_rs::PULL).expect("pull");
+        pull.bind(endpoint).expect("bind");
+        let push = ctx.socket(zmq_rs::PUSH).expect("push");
+        push.connect(&pull.get_last_endpoint().expect("endpoint"))
+            .expect("connect");
+        let sender = std::thread::spawn(move || {
+            for i in 0..300u64 {
+                if i % 3 == 0 {
+                    std::thread::sleep(Duration::from_micros(100 * (i % 7)));
+                }
+                push.send(&i.to_be_bytes()[..], 0).expect("send");
+            }
+            push
+        });
+        for i in 0..300u64 {
+            let mut items = [pull.as_poll_item(POLLIN)];
+            assert_eq!(
+                zmq_rs::poll(&mut items, 5000).expect("poll"),
+                1,
+                "message {i}"
+            );
+            assert_eq!(pull.recv_bytes(0).expect("recv"), i.to_be_bytes());
+        }
+        drop(sender.join().expect("sender"));
+    }
+}
+
 #[test]
 fn poll_timeouts_are_honoured_within_a_few_milliseconds() {
     let ctx = Context::new();
