@@ -13,9 +13,20 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 
 const BATCH: u64 = 20_000;
+
+/// A group of this file's benches, `elements` hand-offs per iteration, ten samples.
+fn group<'a>(c: &'a mut Criterion, name: &str, elements: u64) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Elements(elements));
+    group.sample_size(10);
+    group
+}
 
 /// Sends `n` messages of `size` octets through `endpoint` and times until the last arrives.
 fn push_pull(endpoint: &str, size: usize, n: u64) -> Duration {
@@ -45,9 +56,7 @@ fn push_pull(endpoint: &str, size: usize, n: u64) -> Duration {
 }
 
 fn handoff(c: &mut Criterion) {
-    let mut group = c.benchmark_group("push_pull");
-    group.throughput(Throughput::Elements(BATCH));
-    group.sample_size(10);
+    let mut group = group(c, "push_pull", BATCH);
     for (transport, endpoint) in [
         ("inproc", "inproc://bench-handoff"),
         ("tcp", "tcp://127.0.0.1:*"),
@@ -91,9 +100,7 @@ fn req_rep(endpoint: &str, n: u64) -> Duration {
 
 fn round_trip(c: &mut Criterion) {
     const TRIPS: u64 = 2_000;
-    let mut group = c.benchmark_group("round_trip");
-    group.throughput(Throughput::Elements(TRIPS));
-    group.sample_size(10);
+    let mut group = group(c, "round_trip", TRIPS);
     for (transport, endpoint) in [
         ("inproc", "inproc://bench-round-trip"),
         ("tcp", "tcp://127.0.0.1:*"),
@@ -160,9 +167,7 @@ fn ping_pong(turns: u64, wait: Wait) -> Duration {
 
 fn wakeup_floor(c: &mut Criterion) {
     const TURNS: u64 = 20_000;
-    let mut group = c.benchmark_group("wakeup_floor");
-    group.throughput(Throughput::Elements(TURNS));
-    group.sample_size(10);
+    let mut group = group(c, "wakeup_floor", TURNS);
     group.bench_function("park_unpark", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| ping_pong(TURNS, Wait::Park)).sum());
     });
