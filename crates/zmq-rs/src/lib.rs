@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod awake;
 mod clock;
 mod context;
 mod core;

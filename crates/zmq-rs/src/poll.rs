@@ -75,22 +75,10 @@ impl Signal {
         self.hint.store(false, Ordering::SeqCst);
     }
 
-    /// Waits awake, giving the core away between looks, until the signal fires or `limit`
-    /// passes; true if it fired since the last [`Signal::clear_hint`].
+    /// Waits awake until the signal fires or `limit` passes; true if it fired since the last
+    /// [`Signal::clear_hint`].
     fn await_hint(&self, limit: Duration) -> bool {
-        let start = std::time::Instant::now();
-        loop {
-            for _ in 0..4 {
-                if self.hint.load(Ordering::SeqCst) {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            if start.elapsed() >= limit {
-                return self.hint.load(Ordering::SeqCst);
-            }
-            std::thread::yield_now();
-        }
+        crate::awake::wait_until(limit, || self.hint.load(Ordering::SeqCst))
     }
 
     fn clear(&self) {

@@ -1466,27 +1466,11 @@ impl Socket {
 const INPROC_AWAIT: Duration = Duration::from_micros(20);
 
 /// Waits up to [`INPROC_AWAIT`] until a peer on one of the links queues traffic for us,
-/// reading only the links' hints, and giving the core away after every few looks (on one
-/// core the peer must run to queue anything: with 32 spins between yields, a one-way trip
-/// there took 3.3 us, with 4 it takes 2.5, against 1.5-1.7 for two bare threads taking
-/// turns by yielding, the `wakeup_floor` bench).
+/// reading only the links' hints.
 fn await_inproc_traffic(links: &[(Arc<crate::inproc::InprocLink>, crate::inproc::Side)]) {
-    let queued = || {
+    crate::awake::wait_until(INPROC_AWAIT, || {
         links
             .iter()
             .any(|(link, side)| link.queued_since_pull(side.other()))
-    };
-    let start = std::time::Instant::now();
-    loop {
-        for _ in 0..4 {
-            if queued() {
-                return;
-            }
-            std::hint::spin_loop();
-        }
-        if start.elapsed() >= INPROC_AWAIT {
-            return;
-        }
-        std::thread::yield_now();
-    }
+    });
 }
