@@ -17,12 +17,21 @@ const POLL_AWAKE: Duration = Duration::from_micros(20);
 /// Something a poller blocks on; sockets signal it when their readiness may have changed.
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
-    fired: Mutex<bool>,
+    state: Mutex<SignalState>,
     /// Set with `fired`, read without the lock by a poller waiting awake.
     hint: AtomicBool,
     cond: Condvar,
     /// Set when the poller also waits on file descriptors in a mio poll.
     waker: Option<Waker>,
+}
+
+/// A [`Signal`]'s state behind its lock.
+#[derive(Debug, Default)]
+struct SignalState {
+    fired: bool,
+    /// The poller sleeps on the condition variable: only then is notifying it worth a
+    /// system call (the poller may be looking at readiness or waiting awake instead).
+    sleeping: bool,
 }
 
 impl Signal {
@@ -35,12 +44,12 @@ impl Signal {
 
     pub fn fire(&self) {
         self.hint.store(true, Ordering::SeqCst);
-        let mut fired = self
-            .fired
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *fired = true;
-        self.cond.notify_all();
+        let mut state = self.lock();
+        state.fired = true;
+        if state.sleeping {
+            self.cond.notify_all();
+        }
+        drop(state);
         if let Some(waker) = &self.waker {
             // A failed wake-up only delays the poller until its timeout.
             let _ = waker.wake();
@@ -49,25 +58,30 @@ impl Signal {
 
     /// Waits until fired or `timeout` passes (`None`: forever), then clears the signal.
     pub fn wait(&self, timeout: Option<Duration>) {
-        let mut fired = self
-            .fired
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !*fired {
-            fired = match timeout {
+        let mut state = self.lock();
+        if !state.fired {
+            state.sleeping = true;
+            state = match timeout {
                 Some(t) => {
                     self.cond
-                        .wait_timeout(fired, t)
+                        .wait_timeout(state, t)
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .0
                 }
                 None => self
                     .cond
-                    .wait(fired)
+                    .wait(state)
                     .unwrap_or_else(std::sync::PoisonError::into_inner),
             };
+            state.sleeping = false;
         }
-        *fired = false;
+        state.fired = false;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SignalState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Forgets earlier signals for [`Signal::await_hint`]: call before looking at readiness.
@@ -82,10 +96,7 @@ impl Signal {
     }
 
     fn clear(&self) {
-        *self
-            .fired
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = false;
+        self.lock().fired = false;
     }
 }
 
