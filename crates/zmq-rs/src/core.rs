@@ -318,16 +318,22 @@ impl SocketShared {
         }
     }
 
-    /// The inproc links of this socket, for pulling from or pushing to them.
-    pub fn inproc_links(state: &SocketState) -> Vec<(Arc<InprocLink>, Side)> {
-        state
-            .peers
-            .iter()
-            .filter_map(|(_, slot)| match &slot.link {
-                PeerLink::Inproc(link, side) => Some((link.clone(), *side)),
-                _ => None,
-            })
-            .collect()
+    /// The inproc links of this socket, for pulling from or pushing to them, in `into`
+    /// (emptied first, its allocation kept for the next look).
+    pub fn inproc_links(state: &SocketState, into: &mut Vec<(Arc<InprocLink>, Side)>) {
+        into.clear();
+        into.extend(state.peers.iter().filter_map(|(_, slot)| match &slot.link {
+            PeerLink::Inproc(link, side) => Some((link.clone(), *side)),
+            _ => None,
+        }));
+    }
+
+    /// Whether an inproc peer queued while this socket was pulling (clearing the flag it
+    /// finds; see [`InprocLink::take_pending`]).
+    pub fn take_inproc_pending(state: &SocketState) -> bool {
+        state.peers.iter().any(|(_, slot)| {
+            matches!(&slot.link, PeerLink::Inproc(link, side) if link.take_pending(side.other()))
+        })
     }
 
     /// Removes a peer the machine asked to drop, and closes whatever carries it.

@@ -632,6 +632,8 @@ impl Socket {
         let mut deadline = None;
         let mut effects = Vec::new();
         let mut exchanged = false;
+        // The socket's inproc links at the last look, kept for the allocation.
+        let mut links = Vec::new();
         let mut paused = false;
         let mut waiter = None;
         let mut state = self.lock_checked()?;
@@ -664,7 +666,7 @@ impl Socket {
                 // a receive that may still pause and look again need not, and spares its
                 // peers the hand-over meanwhile.
                 exchanged = true;
-                let links = SocketShared::inproc_links(&state);
+                SocketShared::inproc_links(&state, &mut links);
                 if !links.is_empty() {
                     let may_pause = direction == Direction::Recv && !dontwait && !paused;
                     if !may_pause || waiter.is_some() {
@@ -672,7 +674,7 @@ impl Socket {
                         self.shared.waiting.looking();
                     }
                     drop(state);
-                    for (link, side) in links {
+                    for (link, side) in links.drain(..) {
                         let from = match direction {
                             Direction::Send => side,
                             Direction::Recv => side.other(),
@@ -721,10 +723,11 @@ impl Socket {
                 // and the peer's wake-up (a system call, and across cores tens of
                 // microseconds before we run again).
                 paused = true;
-                let links = SocketShared::inproc_links(&state);
+                SocketShared::inproc_links(&state, &mut links);
                 if !links.is_empty() {
                     drop(state);
                     await_inproc_traffic(&links);
+                    links.clear();
                     state = self.lock_checked()?;
                     exchanged = false;
                     continue;
@@ -733,10 +736,7 @@ impl Socket {
             waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
             // An inproc peer that queued while we were pulling flagged it instead of handing
             // over: look again rather than sleep (checked under our lock, see `inproc`).
-            let flagged = SocketShared::inproc_links(&state)
-                .iter()
-                .any(|(link, side)| link.take_pending(side.other()));
-            if flagged {
+            if SocketShared::take_inproc_pending(&state) {
                 exchanged = false;
                 continue;
             }
@@ -803,7 +803,8 @@ impl Socket {
     /// Pulls what inproc peers queued for this socket into its machine (before a poll).
     pub(crate) fn pull_inproc(&self) {
         self.shared.waiting.looking();
-        let links = SocketShared::inproc_links(&self.shared.lock());
+        let mut links = Vec::new();
+        SocketShared::inproc_links(&self.shared.lock(), &mut links);
         let mut effects = Vec::new();
         for (link, side) in links {
             link.transfer(side.other(), &mut effects);
