@@ -129,6 +129,48 @@ pub(crate) struct SocketState {
     pub recent_now: Instant,
     /// Pollers waiting for this socket's readiness.
     pub watchers: Watchers,
+    /// The peers in `peers` that are inproc links, kept in step with them by
+    /// [`SocketState::set_inproc_link`] and [`SocketShared::detach_peer`], so a wait can take
+    /// them all with one reference count instead of walking the peers under the lock.
+    inproc: InprocLinks,
+}
+
+/// A snapshot of a socket's inproc links, for pulling from or pushing to them once the
+/// socket's lock is released.
+pub(crate) type InprocLinks = Arc<[(Arc<InprocLink>, Side)]>;
+
+impl SocketState {
+    /// The socket's inproc links as they are now.
+    pub fn inproc_links(&self) -> InprocLinks {
+        self.inproc.clone()
+    }
+
+    /// Makes `peer` the given side of an established inproc link.
+    pub fn set_inproc_link(&mut self, peer: PeerId, link: Arc<InprocLink>, side: Side) {
+        if let Some(slot) = self.peers.get_mut(peer.0) {
+            slot.link = PeerLink::Inproc(link, side);
+            self.refresh_inproc_links();
+        }
+    }
+
+    fn refresh_inproc_links(&mut self) {
+        self.inproc = self
+            .peers
+            .iter()
+            .filter_map(|(_, slot)| match &slot.link {
+                PeerLink::Inproc(link, side) => Some((link.clone(), *side)),
+                _ => None,
+            })
+            .collect();
+    }
+
+    /// Whether an inproc peer queued while this socket was pulling (clearing the flag it
+    /// finds; see [`InprocLink::take_pending`]).
+    pub fn take_inproc_pending(&self) -> bool {
+        self.inproc
+            .iter()
+            .any(|(link, side)| link.take_pending(side.other()))
+    }
 }
 
 /// One peer of a socket: how its traffic leaves the process.
@@ -192,6 +234,7 @@ impl SocketShared {
                 direct_write: false,
                 recent_now: crate::clock::now(),
                 watchers: Watchers::default(),
+                inproc: Arc::new([]),
             }),
             cond: Condvar::new(),
             waiting: Arc::new(Waiting::default()),
@@ -318,24 +361,6 @@ impl SocketShared {
         }
     }
 
-    /// The inproc links of this socket, for pulling from or pushing to them, in `into`
-    /// (emptied first, its allocation kept for the next look).
-    pub fn inproc_links(state: &SocketState, into: &mut Vec<(Arc<InprocLink>, Side)>) {
-        into.clear();
-        into.extend(state.peers.iter().filter_map(|(_, slot)| match &slot.link {
-            PeerLink::Inproc(link, side) => Some((link.clone(), *side)),
-            _ => None,
-        }));
-    }
-
-    /// Whether an inproc peer queued while this socket was pulling (clearing the flag it
-    /// finds; see [`InprocLink::take_pending`]).
-    pub fn take_inproc_pending(state: &SocketState) -> bool {
-        state.peers.iter().any(|(_, slot)| {
-            matches!(&slot.link, PeerLink::Inproc(link, side) if link.take_pending(side.other()))
-        })
-    }
-
     /// Removes a peer the machine asked to drop, and closes whatever carries it.
     pub fn detach_peer(&self, state: &mut SocketState, peer: PeerId, effects: &mut Vec<Effect>) {
         if !state.peers.contains(peer.0) {
@@ -349,7 +374,10 @@ impl SocketShared {
             PeerLink::Conn(Some(conn)) => {
                 effects.push(Effect::Io(self.io.clone(), IoCommand::Close(conn.at)));
             }
-            PeerLink::Inproc(link, side) => effects.push(Effect::InprocDetach(link, side)),
+            PeerLink::Inproc(link, side) => {
+                state.refresh_inproc_links();
+                effects.push(Effect::InprocDetach(link, side));
+            }
             PeerLink::Conn(None) | PeerLink::InprocPending => {}
         }
     }

@@ -338,8 +338,8 @@ pub(crate) fn complete_link(
             continue;
         };
         let had_traffic = slot.tx_scheduled;
-        slot.link = PeerLink::Inproc(link.clone(), side);
         slot.tx_scheduled = false;
+        state.set_inproc_link(peer, link.clone(), side);
         match state.pattern.handle_peer_connected(now, peer, info) {
             Ok(()) => {
                 if had_traffic {

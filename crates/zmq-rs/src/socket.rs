@@ -632,8 +632,6 @@ impl Socket {
         let mut deadline = None;
         let mut effects = Vec::new();
         let mut exchanged = false;
-        // The socket's inproc links at the last look, kept for the allocation.
-        let mut links = Vec::new();
         let mut paused = false;
         let mut waiter = None;
         let mut state = self.lock_checked()?;
@@ -666,7 +664,7 @@ impl Socket {
                 // a receive that may still pause and look again need not, and spares its
                 // peers the hand-over meanwhile.
                 exchanged = true;
-                SocketShared::inproc_links(&state, &mut links);
+                let links = state.inproc_links();
                 if !links.is_empty() {
                     let may_pause = direction == Direction::Recv && !dontwait && !paused;
                     if !may_pause || waiter.is_some() {
@@ -674,7 +672,7 @@ impl Socket {
                         self.shared.waiting.looking();
                     }
                     drop(state);
-                    for (link, side) in links.drain(..) {
+                    for &(ref link, side) in links.iter() {
                         let from = match direction {
                             Direction::Send => side,
                             Direction::Recv => side.other(),
@@ -723,11 +721,10 @@ impl Socket {
                 // and the peer's wake-up (a system call, and across cores tens of
                 // microseconds before we run again).
                 paused = true;
-                SocketShared::inproc_links(&state, &mut links);
+                let links = state.inproc_links();
                 if !links.is_empty() {
                     drop(state);
                     await_inproc_traffic(&links);
-                    links.clear();
                     state = self.lock_checked()?;
                     exchanged = false;
                     continue;
@@ -736,7 +733,7 @@ impl Socket {
             waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
             // An inproc peer that queued while we were pulling flagged it instead of handing
             // over: look again rather than sleep (checked under our lock, see `inproc`).
-            if SocketShared::take_inproc_pending(&state) {
+            if state.take_inproc_pending() {
                 exchanged = false;
                 continue;
             }
@@ -803,10 +800,9 @@ impl Socket {
     /// Pulls what inproc peers queued for this socket into its machine (before a poll).
     pub(crate) fn pull_inproc(&self) {
         self.shared.waiting.looking();
-        let mut links = Vec::new();
-        SocketShared::inproc_links(&self.shared.lock(), &mut links);
+        let links = self.shared.lock().inproc_links();
         let mut effects = Vec::new();
-        for (link, side) in links {
+        for &(ref link, side) in links.iter() {
             link.transfer(side.other(), &mut effects);
         }
         run_effects(effects);
