@@ -253,6 +253,14 @@ impl InprocLink {
                 // The receiver is full: its ResumeReceive brings us back.
                 break;
             }
+            if pulled < want && !dir.sender_gone && !self.queued_since_pull(from) {
+                // The sender's queue was drained and nothing was queued since (its first
+                // message would have set the hint): another round would only lock both
+                // sockets to find that. One queued from here on is the same race as one
+                // queued after a round that found nothing, which the receiver's waiting
+                // covers (see the module's doc).
+                break;
+            }
             if pulled == 0 {
                 // Everything the sender queued (or all the receiver takes) is delivered.
                 if dir.sender_gone {

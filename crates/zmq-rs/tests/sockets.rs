@@ -62,6 +62,59 @@ fn push_pull_delivers_in_order_on_every_transport() {
     }
 }
 
+/// RFC 30: a PULL fair-queues several PUSH peers, each peer's messages in order. Over inproc
+/// the senders' bursts and pauses race with the receiver's pulls from their links and with
+/// it going to sleep; a message left behind in a sender's queue shows as a receive timing out.
+#[test]
+fn bursts_from_several_pushers_all_arrive_in_order_per_sender_rfc30() {
+    const SENDERS: u32 = 4;
+    const EACH: u32 = 5_000;
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let pull = socket(&ctx, zmq_rs::PULL);
+        pull.set_rcvtimeo(5_000).expect("rcvtimeo");
+        let ep = bind(&pull, &endpoint);
+        let senders: Vec<_> = (0..SENDERS)
+            .map(|sender| {
+                let push = socket(&ctx, zmq_rs::PUSH);
+                push.connect(&ep).expect("connect");
+                std::thread::spawn(move || {
+                    for seq in 0..EACH {
+                        let mut body = sender.to_be_bytes().to_vec();
+                        body.extend_from_slice(&seq.to_be_bytes());
+                        push.send(body, 0).expect("send");
+                        // Bursts of 1 to 37 messages, then a yield or a short sleep.
+                        if (seq * 7 + sender) % 37 == 0 {
+                            if seq % 3 == 0 {
+                                std::thread::sleep(Duration::from_micros(50));
+                            } else {
+                                std::thread::yield_now();
+                            }
+                        }
+                    }
+                    push
+                })
+            })
+            .collect();
+        let mut next = [0u32; SENDERS as usize];
+        for n in 0..SENDERS * EACH {
+            let msg = pull
+                .recv_bytes(0)
+                .unwrap_or_else(|e| panic!("{endpoint} message #{n}: {e}, next {next:?}"));
+            let sender = u32::from_be_bytes(msg[..4].try_into().expect("sender")) as usize;
+            let seq = u32::from_be_bytes(msg[4..].try_into().expect("seq"));
+            assert_eq!(
+                seq, next[sender],
+                "{endpoint}: sender {sender} out of order"
+            );
+            next[sender] += 1;
+        }
+        for sender in senders {
+            drop(sender.join().expect("sender"));
+        }
+    }
+}
+
 /// RFC 30 (PIPELINE) with the receive loop applications write: block for the first message,
 /// then drain with DONTWAIT. A message that arrived in between (here 250 ms later) must be
 /// there for the non-blocking receive, whoever was reading the connection when it arrived
