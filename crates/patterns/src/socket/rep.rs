@@ -8,11 +8,12 @@
 //! * a request without a delimiter followed by at least one frame is discarded silently, as
 //!   libzmq's `rep_t::xrecv` rolls it back (checked on arrival here, so `is_readable` is
 //!   exact);
-//! * the reply gets the envelope back and goes to the peer that asked, looked up by its
-//!   routing id when the reply is sent; a peer that has gone, or is full, loses the reply
-//!   silently (RFC 28 "SHALL silently discard the reply ... if the originating peer is no
-//!   longer connected"). libzmq routes at receive time and asserts if ROUTER_MANDATORY is
-//!   set and the peer is gone; here the reply is just dropped.
+//! * the reply gets the envelope back and goes to the peer that asked: the pipe the request
+//!   came from while it is live under the same routing id, else the pipe that has that id
+//!   now; a peer that has gone, or is full, loses the reply silently (RFC 28 "SHALL silently
+//!   discard the reply ... if the originating peer is no longer connected"). libzmq routes
+//!   at receive time and asserts if ROUTER_MANDATORY is set and the peer is gone; here the
+//!   reply is just dropped.
 //! * `recv` while a reply is owed, or `send` with no request to answer, fail with
 //!   `InvalidState` (EFSM).
 //!
@@ -37,6 +38,8 @@ pub(crate) struct Rep {
     router: Router,
     sending_reply: bool,
     reply_to: Bytes,
+    /// The pipe the request came from, tried first for the reply.
+    reply_pipe: Key,
     envelope: SmallVec<[Bytes; 3]>,
 }
 
@@ -46,6 +49,7 @@ impl Rep {
             router: Router::new(seed),
             sending_reply: false,
             reply_to: Bytes::new(),
+            reply_pipe: 0,
             envelope: SmallVec::new(),
         }
     }
@@ -102,7 +106,9 @@ impl Behaviour for Rep {
         }
         self.sending_reply = false;
         // Gone or full: the reply is lost silently, whatever ROUTER_MANDATORY says.
-        let _ = self.router.route(core, &self.reply_to, msg);
+        let _ = self
+            .router
+            .route_likely(core, self.reply_pipe, &self.reply_to, msg);
         Ok(())
     }
 
@@ -110,13 +116,14 @@ impl Behaviour for Rep {
         if self.sending_reply {
             return Err(RecvError::InvalidState);
         }
-        let (id, mut msg) = self
+        let (id, mut msg, pipe) = self
             .router
             .recv_with_id(core)
             .ok_or(RecvError::WouldBlock)?;
         let end = delimiter_index(&msg).unwrap_or(0);
         self.envelope = msg.split_front(end + 1);
         self.reply_to = id;
+        self.reply_pipe = pipe;
         self.sending_reply = true;
         Ok(msg)
     }

@@ -78,7 +78,31 @@ impl Router {
 
     /// Routes `msg` (without its routing-id frame) to the peer named `id`.
     pub(crate) fn route(&self, core: &mut Core, id: &[u8], msg: Msg) -> Result<(), SendError> {
-        let Some(&key) = self.by_id.get(id) else {
+        self.route_to(core, self.by_id.get(id).copied(), msg)
+    }
+
+    /// Routes `msg` to the peer named `id`, which was pipe `likely` when it was last seen
+    /// (REP's requester): while that pipe is live under the same id, without hashing the id.
+    pub(crate) fn route_likely(
+        &self,
+        core: &mut Core,
+        likely: Key,
+        id: &[u8],
+        msg: Msg,
+    ) -> Result<(), SendError> {
+        let same = core
+            .pipe(likely)
+            .is_some_and(|p| p.live && p.routing_id.as_deref() == Some(id));
+        if same {
+            // A live pipe's routing id is always its entry in `by_id` (see `identify`).
+            self.route_to(core, Some(likely), msg)
+        } else {
+            self.route(core, id, msg)
+        }
+    }
+
+    fn route_to(&self, core: &mut Core, key: Option<Key>, msg: Msg) -> Result<(), SendError> {
+        let Some(key) = key else {
             return if self.mandatory {
                 Err(SendError {
                     kind: SendErrorKind::HostUnreachable,
@@ -108,14 +132,14 @@ impl Router {
         Ok(())
     }
 
-    /// Receives the next message and the routing id of the peer that sent it.
-    pub(crate) fn recv_with_id(&self, core: &mut Core) -> Option<(Bytes, Msg)> {
+    /// Receives the next message, the routing id of the peer that sent it and its pipe.
+    pub(crate) fn recv_with_id(&self, core: &mut Core) -> Option<(Bytes, Msg, Key)> {
         let (key, msg) = core.recv()?;
         let id = core
             .pipe(key)
             .and_then(|p| p.routing_id.clone())
             .unwrap_or_default();
-        Some((id, msg))
+        Some((id, msg, key))
     }
 }
 
@@ -211,7 +235,7 @@ impl Behaviour for Router {
     }
 
     fn recv(&mut self, core: &mut Core) -> Result<Msg, RecvError> {
-        let (id, mut msg) = self.recv_with_id(core).ok_or(RecvError::WouldBlock)?;
+        let (id, mut msg, _) = self.recv_with_id(core).ok_or(RecvError::WouldBlock)?;
         msg.push_front(id);
         Ok(msg)
     }

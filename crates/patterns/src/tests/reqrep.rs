@@ -271,6 +271,20 @@ fn rep_drops_a_reply_to_a_peer_that_has_gone() {
 }
 
 #[test]
+fn rep_drops_a_reply_rather_than_give_it_to_the_peer_that_took_the_requesters_place() {
+    // RFC 28 REP: the reply goes back to the originating peer or nowhere. The requester's
+    // pipe is freed when it goes, and the next peer's pipe takes its place in the socket.
+    let mut s = socket(SocketType::Rep);
+    attach(&mut s, P1, SocketType::Req);
+    from_peer(&mut s, P1, msg![b"", b"q"]);
+    assert_eq!(recv(&mut s), msg![b"q"]);
+    s.handle_peer_detached(now(), P1);
+    attach(&mut s, P2, SocketType::Req);
+    send(&mut s, msg![b"a"]);
+    assert!(to_peer(&mut s, P2).is_empty());
+}
+
+#[test]
 fn rep_answers_each_requester_in_turn() {
     // RFC 28 REP: "SHALL deliver this message back to the originating peer."
     let mut s = socket(SocketType::Rep);
