@@ -303,6 +303,50 @@ impl Core {
         Some((key, msg))
     }
 
+    /// Receives up to `max` messages by fair-queueing, appending them to `into`; returns how
+    /// many. With one pipe active (one peer, or one peer sending) they are taken from it in
+    /// one pass, in the order single receives would give.
+    pub(crate) fn recv_batch(&mut self, max: usize, into: &mut VecDeque<Msg>) -> usize {
+        let mut taken = 0;
+        if let Some(key) = self.fq.sole_active() {
+            let (n, resumed) = self.pipes[key].pop_in_many(max, into);
+            if n > 0 {
+                self.after_read(key, n, resumed);
+            }
+            taken = n;
+        }
+        // Short of `max`, the pipe is empty: a receive finds it so and deactivates it, as
+        // the next single receive would (the order of service depends on it).
+        while taken < max {
+            let Some((_, msg)) = self.recv() else {
+                break;
+            };
+            into.push_back(msg);
+            taken += 1;
+        }
+        taken
+    }
+
+    /// Queues a batch of traffic from the peer for a socket type that queues every message
+    /// as it comes (see [`Pipe::push_in_batch`]); returns how many items were taken.
+    pub(crate) fn push_in_batch(
+        &mut self,
+        key: Key,
+        batch: &mut VecDeque<Traffic>,
+        max: usize,
+        single_frame_only: bool,
+    ) -> usize {
+        let Some(pipe) = self.pipes.get_mut(key) else {
+            return 0;
+        };
+        let (taken, queued, replaced) = pipe.push_in_batch(batch, max, single_frame_only);
+        self.queued_in = self.queued_in + queued - replaced;
+        if queued > 0 && !pipe.in_active && pipe.fq_pos != crate::pipe::NO_POS {
+            self.fq.activated(&mut self.pipes, key);
+        }
+        taken
+    }
+
     fn after_read(&mut self, key: Key, n: usize, resumed: bool) {
         self.queued_in -= n;
         let Some(pipe) = self.pipes.get(key) else {

@@ -77,6 +77,12 @@ impl FairQueue {
         pipes[key].in_active = false;
     }
 
+    /// The pipe whose turn it is when it is the only one that may hold messages: reading
+    /// many from it in a row is then what as many [`FairQueue::recvpipe`] calls would do.
+    pub(crate) fn sole_active(&self) -> Option<Key> {
+        (self.active == 1).then(|| self.pipes[0])
+    }
+
     /// Reads one message round-robin (`fq_t::recvpipe`): the pipe's key, the message, and
     /// whether the read reopened the pipe's connection for reading.
     pub(crate) fn recvpipe(&mut self, pipes: &mut Slab<Pipe>) -> Option<(Key, Msg, bool)> {

@@ -51,6 +51,17 @@ pub(crate) trait Behaviour: Send + std::fmt::Debug {
     /// Traffic from the peer; the machine has counted it already.
     fn traffic(&mut self, core: &mut Core, key: Key, traffic: Traffic);
 
+    /// How `traffic` takes messages in, so that the machine may queue a batch in one pass.
+    fn inbound(&self) -> Inbound {
+        Inbound::Custom
+    }
+
+    /// Whether `recv` is [`crate::socket::pull::fq_recv`] and nothing else, so that the
+    /// machine may receive a batch straight from the fair-queue.
+    fn recv_is_fair_queued(&self) -> bool {
+        false
+    }
+
     /// The pipe's outbound queue has room again (`xwrite_activated`).
     fn write_activated(&mut self, core: &mut Core, key: Key) {
         let _ = (core, key);
@@ -88,6 +99,16 @@ pub(crate) trait Behaviour: Send + std::fmt::Debug {
         let _ = (core, key);
         None
     }
+}
+
+/// What a socket type's [`Behaviour::traffic`] does with what a peer sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inbound {
+    /// Something of its own: traffic goes to `traffic` one item at a time.
+    Custom,
+    /// Queues every message as it comes (with `single_frame_only`, every one-frame message)
+    /// and drops the rest.
+    Queue { single_frame_only: bool },
 }
 
 /// The refusal for an option that does not fit the socket type (EINVAL).
@@ -263,6 +284,11 @@ impl<B: Behaviour> Pattern for Machine<B> {
         let Some(key) = self.core.key(peer) else {
             return 0;
         };
+        if let Inbound::Queue { single_frame_only } = self.behaviour.inbound() {
+            let taken = self.core.push_in_batch(key, batch, max, single_frame_only);
+            self.settle();
+            return taken;
+        }
         let mut taken = 0;
         while taken < max {
             match self.core.pipes.get_mut(key) {
@@ -303,6 +329,11 @@ impl<B: Behaviour> Pattern for Machine<B> {
     }
 
     fn recv_batch(&mut self, _now: Instant, max: usize, into: &mut VecDeque<Msg>) -> usize {
+        if self.behaviour.recv_is_fair_queued() {
+            let taken = self.core.recv_batch(max, into);
+            self.settle();
+            return taken;
+        }
         let mut taken = 0;
         while taken < max {
             match self.behaviour.recv(&mut self.core) {

@@ -328,6 +328,47 @@ impl Pipe {
         Some((msg, resumed))
     }
 
+    /// Takes up to `max` of the oldest queued inbound messages into `into`: how many, and
+    /// whether the connection may read again (as that many [`Pipe::pop_in`]).
+    pub(crate) fn pop_in_many(&mut self, max: usize, into: &mut VecDeque<Msg>) -> (usize, bool) {
+        let n = self.inq.len().min(max);
+        if n == 0 {
+            return (0, false);
+        }
+        into.extend(self.inq.drain(..n));
+        let resumed = self.in_flow.on_read_many(n as u64) && self.live;
+        (n, resumed)
+    }
+
+    /// Counts and queues items from the front of `batch` while the queue has room, at most
+    /// `max`, for a socket type that queues every message as it comes (with
+    /// `single_frame_only`, one-frame messages; what it does not queue it drops). Returns how
+    /// many items were taken, how many messages were queued, and how many queued messages
+    /// those replaced (CONFLATE): the same as that many [`Pipe::count_in`] and
+    /// [`Pipe::push_in`] calls.
+    pub(crate) fn push_in_batch(
+        &mut self,
+        batch: &mut VecDeque<Traffic>,
+        max: usize,
+        single_frame_only: bool,
+    ) -> (usize, usize, usize) {
+        let (mut taken, mut queued, mut replaced) = (0, 0, 0);
+        while taken < max && self.can_receive() {
+            let Some(traffic) = batch.pop_front() else {
+                break;
+            };
+            self.count_in(&traffic);
+            taken += 1;
+            if let Traffic::Message(msg) = traffic
+                && (!single_frame_only || msg.len() == 1)
+            {
+                replaced += self.push_in(msg);
+                queued += 1;
+            }
+        }
+        (taken, queued, replaced)
+    }
+
     pub(crate) fn in_len(&self) -> usize {
         self.inq.len()
     }

@@ -12,7 +12,7 @@ use super::push::{check_single_frame, lb_send};
 use crate::api::{AttachInfo, OptionError, PatternOption, RecvError, SendError};
 use crate::core::{Core, Key};
 use crate::lb::LoadBalancer;
-use crate::machine::{Behaviour, not_applicable};
+use crate::machine::{Behaviour, Inbound, not_applicable};
 
 /// DEALER and CLIENT.
 #[derive(Debug, Default)]
@@ -62,6 +62,16 @@ impl Behaviour for Dealer {
                 core.push_in(key, msg);
             }
         }
+    }
+
+    fn inbound(&self) -> Inbound {
+        Inbound::Queue {
+            single_frame_only: self.single_frame,
+        }
+    }
+
+    fn recv_is_fair_queued(&self) -> bool {
+        true
     }
 
     fn write_activated(&mut self, core: &mut Core, key: Key) {

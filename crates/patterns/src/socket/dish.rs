@@ -103,6 +103,10 @@ impl Behaviour for Dish {
         }
     }
 
+    fn recv_is_fair_queued(&self) -> bool {
+        true
+    }
+
     fn write_activated(&mut self, core: &mut Core, key: Key) {
         self.dist.activated(core, key);
     }

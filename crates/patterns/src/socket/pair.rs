@@ -94,6 +94,10 @@ impl Behaviour for Pair {
         }
     }
 
+    fn recv_is_fair_queued(&self) -> bool {
+        true
+    }
+
     fn send(&mut self, core: &mut Core, msg: Msg) -> Result<(), SendError> {
         let msg = check_single_frame(self.single_frame, msg)?;
         let Some(key) = self.pipe else {

@@ -8,7 +8,7 @@ use zmtp_proto::{Msg, Traffic};
 
 use crate::api::{AttachInfo, RecvError};
 use crate::core::{Core, Key};
-use crate::machine::Behaviour;
+use crate::machine::{Behaviour, Inbound};
 
 /// PULL and GATHER.
 #[derive(Debug, Default)]
@@ -40,6 +40,16 @@ impl Behaviour for Pull {
                 core.push_in(key, msg);
             }
         }
+    }
+
+    fn inbound(&self) -> Inbound {
+        Inbound::Queue {
+            single_frame_only: self.single_frame,
+        }
+    }
+
+    fn recv_is_fair_queued(&self) -> bool {
+        true
     }
 
     fn recv(&mut self, core: &mut Core) -> Result<Msg, RecvError> {

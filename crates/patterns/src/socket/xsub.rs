@@ -129,6 +129,10 @@ impl Behaviour for XSub {
         }
     }
 
+    fn recv_is_fair_queued(&self) -> bool {
+        true
+    }
+
     fn write_activated(&mut self, core: &mut Core, key: Key) {
         self.dist.activated(core, key);
     }

@@ -1,6 +1,6 @@
 //! Properties over random scripts, checked against simple models (quickcheck).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
@@ -305,4 +305,147 @@ fn sub_filter_property() {
         .tests(300)
         .rng(Gen::new(60))
         .quickcheck(sub_delivers_exactly_the_matching_messages as fn(bool, Vec<SubOp>) -> bool);
+}
+
+#[derive(Debug, Clone)]
+enum BatchOp {
+    /// A peer's connection hands over this many items (every fifth a two-frame message, every
+    /// seventh a subscription), stopping when the pipe is full.
+    Arrive(usize, u8),
+    /// The user takes up to this many messages.
+    Recv(u8),
+    Detach(usize),
+    Attach(usize),
+}
+
+impl Arbitrary for BatchOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        match u8::arbitrary(g) % 10 {
+            0..=4 => Self::Arrive(peer(g), u8::arbitrary(g) % 12),
+            5..=7 => Self::Recv(u8::arbitrary(g) % 12 + 1),
+            8 => Self::Detach(peer(g)),
+            _ => Self::Attach(peer(g)),
+        }
+    }
+}
+
+/// The batch calls (`handle_traffic_batch`, `recv_batch`), which some socket types serve in
+/// one pass, do exactly what the same traffic and receives do one at a time: the same
+/// messages in the same order, the same actions, readiness and counters, under small
+/// high-water marks, CONFLATE and peers coming and going.
+fn batches_match_single_steps(kind: u8, hwm: u8, conflate: bool, ops: Vec<BatchOp>) -> bool {
+    let types = [
+        SocketType::Pull,
+        SocketType::Dealer,
+        SocketType::Client,
+        SocketType::Pair,
+        SocketType::Sub,
+        SocketType::Router,
+    ];
+    let socket_type = types[usize::from(kind) % types.len()];
+    let peer_type = match socket_type {
+        SocketType::Pull => SocketType::Push,
+        SocketType::Client => SocketType::Server,
+        SocketType::Pair => SocketType::Pair,
+        SocketType::Sub => SocketType::Pub,
+        _ => SocketType::Dealer,
+    };
+    let [mut batched, mut single] = [(); 2].map(|()| {
+        let mut s = socket(socket_type);
+        set(&mut s, PatternOption::RcvHwm(usize::from(hwm % 4) + 1));
+        if conflate {
+            set(&mut s, PatternOption::Conflate(true));
+        }
+        if socket_type == SocketType::Sub {
+            set(&mut s, PatternOption::Subscribe(Bytes::new()));
+        }
+        s
+    });
+    let mut attached = [false; PEERS];
+    let mut next = 0u32;
+    for op in ops {
+        match op {
+            BatchOp::Attach(p) => {
+                if !attached[p] {
+                    attached[p] = true;
+                    // A second PAIR peer is refused, by both machines alike.
+                    let accepted = [&mut batched, &mut single].map(|s| {
+                        s.handle_peer_attached(now(), PeerId(p), AttachInfo::default());
+                        s.handle_peer_connected(now(), PeerId(p), peer_info(peer_type, None))
+                            .is_ok()
+                    });
+                    if accepted[0] != accepted[1] {
+                        return false;
+                    }
+                }
+            }
+            BatchOp::Detach(p) => {
+                attached[p] = false;
+                for s in [&mut batched, &mut single] {
+                    s.handle_peer_detached(now(), PeerId(p));
+                }
+            }
+            BatchOp::Arrive(p, n) => {
+                if !attached[p] {
+                    continue;
+                }
+                let items: VecDeque<Traffic> = (0..n)
+                    .map(|_| {
+                        next += 1;
+                        let body = next.to_be_bytes();
+                        match next % 35 {
+                            n if n % 7 == 0 => Traffic::Subscribe(b(&body)),
+                            n if n % 5 == 0 => Traffic::Message(msg![body, body]),
+                            _ => Traffic::Message(msg![body]),
+                        }
+                    })
+                    .collect();
+                let mut batch = items.clone();
+                let taken = batched.handle_traffic_batch(now(), PeerId(p), &mut batch, usize::MAX);
+                let mut one_by_one = 0;
+                for item in items {
+                    if !single.can_receive_from(PeerId(p)) {
+                        break;
+                    }
+                    single.handle_traffic(now(), PeerId(p), item);
+                    one_by_one += 1;
+                }
+                if taken != one_by_one || batch.len() != usize::from(n) - taken {
+                    return false;
+                }
+            }
+            BatchOp::Recv(max) => {
+                let mut got = VecDeque::new();
+                batched.recv_batch(now(), usize::from(max), &mut got);
+                let mut want = VecDeque::new();
+                while want.len() < usize::from(max) {
+                    match single.recv(now()) {
+                        Ok(m) => want.push_back(m),
+                        Err(_) => break,
+                    }
+                }
+                if got != want {
+                    return false;
+                }
+            }
+        }
+        let same_actions = actions(&mut batched) == actions(&mut single);
+        let same_readiness = batched.is_readable() == single.is_readable();
+        let same_counters = (0..PEERS).all(|p| {
+            batched.peer_stats(PeerId(p)) == single.peer_stats(PeerId(p))
+                && batched.receive_room(PeerId(p)) == single.receive_room(PeerId(p))
+        });
+        if !(same_actions && same_readiness && same_counters) {
+            return false;
+        }
+    }
+    true
+}
+
+#[test]
+fn batch_property() {
+    QuickCheck::new()
+        .tests(600)
+        .rng(Gen::new(60))
+        .quickcheck(batches_match_single_steps as fn(u8, u8, bool, Vec<BatchOp>) -> bool);
 }
