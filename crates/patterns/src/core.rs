@@ -297,6 +297,7 @@ impl Core {
     }
 
     /// Receives the next message by fair-queueing over the pipes (libzmq's `fq_t::recvpipe`).
+    #[inline]
     pub(crate) fn recv(&mut self) -> Option<(Key, Msg)> {
         let (key, msg, resumed) = self.fq.recvpipe(&mut self.pipes)?;
         self.after_read(key, 1, resumed);

@@ -85,6 +85,7 @@ impl FairQueue {
 
     /// Reads one message round-robin (`fq_t::recvpipe`): the pipe's key, the message, and
     /// whether the read reopened the pipe's connection for reading.
+    #[inline]
     pub(crate) fn recvpipe(&mut self, pipes: &mut Slab<Pipe>) -> Option<(Key, Msg, bool)> {
         while self.active > 0 {
             let key = self.pipes[self.current];
