@@ -306,7 +306,9 @@ impl Core {
 
     /// Receives up to `max` messages by fair-queueing, appending them to `into`; returns how
     /// many. With one pipe active (one peer, or one peer sending) they are taken from it in
-    /// one pass, in the order single receives would give.
+    /// one pass, in the order single receives would give. Stops early when a detached pipe
+    /// has been drained, for the caller to forget it before receiving more, as it would
+    /// between single receives (the fair-queue's order depends on it).
     pub(crate) fn recv_batch(&mut self, max: usize, into: &mut VecDeque<Msg>) -> usize {
         let mut taken = 0;
         if let Some(key) = self.fq.sole_active() {
@@ -317,8 +319,8 @@ impl Core {
             taken = n;
         }
         // Short of `max`, the pipe is empty: a receive finds it so and deactivates it, as
-        // the next single receive would (the order of service depends on it).
-        while taken < max {
+        // the next single receive would.
+        while taken < max && !self.has_pending_free() {
             let Some((_, msg)) = self.recv() else {
                 break;
             };

@@ -329,18 +329,29 @@ impl<B: Behaviour> Pattern for Machine<B> {
     }
 
     fn recv_batch(&mut self, _now: Instant, max: usize, into: &mut VecDeque<Msg>) -> usize {
-        if self.behaviour.recv_is_fair_queued() {
-            let taken = self.core.recv_batch(max, into);
-            self.settle();
-            return taken;
-        }
+        let fair_queued = self.behaviour.recv_is_fair_queued();
         let mut taken = 0;
         while taken < max {
-            match self.behaviour.recv(&mut self.core) {
-                Ok(msg) => into.push_back(msg),
-                Err(_) => break,
+            let n = if fair_queued {
+                self.core.recv_batch(max - taken, into)
+            } else {
+                match self.behaviour.recv(&mut self.core) {
+                    Ok(msg) => {
+                        into.push_back(msg);
+                        1
+                    }
+                    Err(_) => 0,
+                }
+            };
+            if n == 0 {
+                break;
             }
-            taken += 1;
+            taken += n;
+            if self.core.has_pending_free() {
+                // A drained detached pipe goes before the next receive, as between single
+                // receives.
+                self.settle();
+            }
         }
         self.settle();
         taken

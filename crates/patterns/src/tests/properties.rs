@@ -449,3 +449,26 @@ fn batch_property() {
         .rng(Gen::new(60))
         .quickcheck(batches_match_single_steps as fn(u8, u8, bool, Vec<BatchOp>) -> bool);
 }
+
+/// A case the property found: a peer that went while it still had a message queued is
+/// forgotten once that message is received, which moves the fair-queue's turn; a batch
+/// receive must forget it at the same point as single receives do.
+#[test]
+fn a_batch_receive_forgets_a_drained_departed_peer_where_single_receives_do() {
+    use BatchOp::*;
+    let ops = vec![
+        Attach(2),
+        Attach(0),
+        Recv(8),
+        Attach(3),
+        Arrive(3, 1),
+        Arrive(2, 8),
+        Detach(3),
+        Arrive(0, 3),
+        Recv(3),
+        Arrive(0, 9),
+        Arrive(2, 10),
+        Recv(11),
+    ];
+    assert!(batches_match_single_steps(0, 0, false, ops));
+}
