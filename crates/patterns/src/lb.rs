@@ -75,8 +75,7 @@ impl LoadBalancer {
 
     /// Queues the traffic on the next pipe with room (`lb_t::sendpipe`) and says which;
     /// hands the traffic back when no pipe has room.
-    pub(crate) fn send(&mut self, core: &mut Core, traffic: Traffic) -> Result<Key, Traffic> {
-        let mut traffic = traffic;
+    pub(crate) fn send(&mut self, core: &mut Core, mut traffic: Traffic) -> Result<Key, Traffic> {
         while self.active > 0 {
             let key = self.pipes[self.current];
             match core.write(key, traffic) {

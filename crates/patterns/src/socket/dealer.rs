@@ -8,7 +8,7 @@ use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
 use super::pull::fq_recv;
-use super::push::{check_single_frame, lb_send};
+use super::push::{lb_send, multipart_refused, refuses};
 use crate::api::{AttachInfo, OptionError, PatternOption, RecvError, SendError};
 use crate::core::{Core, Key};
 use crate::lb::LoadBalancer;
@@ -79,7 +79,9 @@ impl Behaviour for Dealer {
     }
 
     fn send(&mut self, core: &mut Core, msg: Msg) -> Result<(), SendError> {
-        let msg = check_single_frame(self.single_frame, msg)?;
+        if refuses(self.single_frame, &msg) {
+            return Err(multipart_refused(msg));
+        }
         lb_send(&mut self.lb, core, msg).map(|_| ())
     }
 

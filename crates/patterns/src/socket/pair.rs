@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use zmtp_proto::{Msg, Traffic};
 
 use super::pull::fq_recv;
-use super::push::{check_single_frame, into_msg};
+use super::push::{into_msg, multipart_refused, refuses};
 use crate::api::{
     Action, AttachError, AttachInfo, DetachReason, PeerInfo, RecvError, SendError, SendErrorKind,
 };
@@ -99,7 +99,9 @@ impl Behaviour for Pair {
     }
 
     fn send(&mut self, core: &mut Core, msg: Msg) -> Result<(), SendError> {
-        let msg = check_single_frame(self.single_frame, msg)?;
+        if refuses(self.single_frame, &msg) {
+            return Err(multipart_refused(msg));
+        }
         let Some(key) = self.pipe else {
             return Err(SendError {
                 kind: SendErrorKind::WouldBlock,

@@ -37,15 +37,18 @@ pub(crate) fn into_msg(traffic: Traffic) -> Msg {
     }
 }
 
-/// Refuses a multipart message on a single-frame (draft, thread-safe) socket type.
-pub(crate) fn check_single_frame(single_frame: bool, msg: Msg) -> Result<Msg, SendError> {
-    if single_frame && msg.len() != 1 {
-        Err(SendError {
-            kind: SendErrorKind::InvalidMessage,
-            msg,
-        })
-    } else {
-        Ok(msg)
+/// Whether a single-frame (draft, thread-safe) socket type must refuse `msg`, a multipart
+/// message (see [`multipart_refused`]). A check on a reference: moving the message through a
+/// `Result` cost a copy of it on every send.
+pub(crate) fn refuses(single_frame: bool, msg: &Msg) -> bool {
+    single_frame && msg.len() != 1
+}
+
+/// The refusal of a multipart message by a single-frame socket type.
+pub(crate) fn multipart_refused(msg: Msg) -> SendError {
+    SendError {
+        kind: SendErrorKind::InvalidMessage,
+        msg,
     }
 }
 
@@ -75,7 +78,9 @@ impl Behaviour for Push {
     }
 
     fn send(&mut self, core: &mut Core, msg: Msg) -> Result<(), SendError> {
-        let msg = check_single_frame(self.single_frame, msg)?;
+        if refuses(self.single_frame, &msg) {
+            return Err(multipart_refused(msg));
+        }
         lb_send(&mut self.lb, core, msg).map(|_| ())
     }
 

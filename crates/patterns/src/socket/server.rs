@@ -15,7 +15,7 @@
 use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
-use super::push::check_single_frame;
+use super::push::{multipart_refused, refuses};
 use crate::api::{AttachInfo, RecvError, SendError, SendErrorKind};
 use crate::core::{Core, Key};
 use crate::hash::IntMap;
@@ -68,7 +68,10 @@ impl Behaviour for Server {
     }
 
     fn send(&mut self, core: &mut Core, msg: Msg) -> Result<(), SendError> {
-        let mut msg = check_single_frame(true, msg)?;
+        if refuses(true, &msg) {
+            return Err(multipart_refused(msg));
+        }
+        let mut msg = msg;
         let Some(&key) = self.by_id.get(&msg.routing_id()) else {
             return Err(SendError {
                 kind: SendErrorKind::HostUnreachable,
