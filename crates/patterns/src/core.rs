@@ -364,8 +364,13 @@ impl Core {
         }
     }
 
-    /// Discards every queued inbound message (REQ before a new request).
+    /// Discards every queued inbound message (REQ before a new request). With none queued
+    /// it does nothing, leaving empty pipes for the next receive to deactivate (REQ queues
+    /// from one pipe at a time, so the fair-queue's order does not matter to it).
     pub(crate) fn discard_in(&mut self) {
+        if self.queued_in == 0 {
+            return;
+        }
         while self.recv().is_some() {}
     }
 
