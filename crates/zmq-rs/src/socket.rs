@@ -724,7 +724,9 @@ impl Socket {
                 let links = state.inproc_links();
                 if !links.is_empty() {
                     drop(state);
-                    await_inproc_traffic(&links);
+                    // Traffic came: look again as before, still not counted as waiting, so
+                    // that a streaming peer does not hand over to us.
+                    paused = !await_inproc_traffic(&links);
                     state = self.lock_checked()?;
                     exchanged = false;
                     continue;
@@ -1464,10 +1466,10 @@ const INPROC_AWAIT: Duration = Duration::from_micros(20);
 
 /// Waits up to [`INPROC_AWAIT`] until a peer on one of the links queues traffic for us,
 /// reading only the links' hints.
-fn await_inproc_traffic(links: &[(Arc<crate::inproc::InprocLink>, crate::inproc::Side)]) {
+fn await_inproc_traffic(links: &[(Arc<crate::inproc::InprocLink>, crate::inproc::Side)]) -> bool {
     crate::awake::wait_until(INPROC_AWAIT, || {
         links
             .iter()
             .any(|(link, side)| link.queued_since_pull(side.other()))
-    });
+    })
 }
