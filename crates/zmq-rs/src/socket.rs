@@ -1465,7 +1465,7 @@ impl Socket {
 const INPROC_AWAIT: Duration = Duration::from_micros(20);
 
 /// Waits up to [`INPROC_AWAIT`] until a peer on one of the links queues traffic for us,
-/// reading only the links' hints.
+/// reading only the links' hints; says whether one did.
 fn await_inproc_traffic(links: &[(Arc<crate::inproc::InprocLink>, crate::inproc::Side)]) -> bool {
     crate::awake::wait_until(INPROC_AWAIT, || {
         links
