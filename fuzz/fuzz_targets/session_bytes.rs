@@ -1,12 +1,14 @@
 //! A whole `Session` fed arbitrary chunked input: both roles, NULL and PLAIN, with and without
-//! a valid greeting/handshake prefix so that the fuzzer also reaches the traffic phase. Never
-//! panics; once closed, a session stays closed with the same error; it never sends before it
-//! is ready.
+//! a valid greeting/handshake prefix so that the fuzzer also reaches the traffic phase, read
+//! one event at a time (`poll_event`) or in traffic batches (`poll_traffic`). Never panics;
+//! once closed, a session stays closed with the same error; it never sends before it is
+//! ready, nor hands up traffic before then.
 //!
 //! Input layout: `[config, flags, chunk seed, ...bytes]`.
 
 #![no_main]
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -108,6 +110,8 @@ fuzz_target!(|data: &[u8]| {
     let mut rest = &stream[..];
     let mut step = usize::from(seed);
     let mut closed_with = None;
+    let batched = flags & 0x08 != 0;
+    let mut queue = VecDeque::new();
     while !rest.is_empty() {
         step = step.wrapping_mul(31).wrapping_add(7);
         let n = (step % 64 + 1).min(rest.len());
@@ -116,7 +120,25 @@ fuzz_target!(|data: &[u8]| {
         rest = tail;
         loop {
             let was_ready = session.is_ready();
-            match session.poll_event(now, &mut rx) {
+            let event = if batched {
+                let max = usize::from(seed % 8) + 1;
+                let event = session.poll_traffic(now, &mut rx, &mut queue, max);
+                assert!(queue.len() <= max);
+                assert!(!matches!(event, Ok(Some(SessionEvent::Traffic(_)))));
+                if !queue.is_empty() {
+                    // Ready before this call: READY ends a batch. The session may have closed
+                    // since, on bytes after the traffic (which is not lost).
+                    assert!(was_ready);
+                    queue.clear();
+                    if event == Ok(None) {
+                        continue;
+                    }
+                }
+                event
+            } else {
+                session.poll_event(now, &mut rx)
+            };
+            match event {
                 Ok(Some(SessionEvent::Authenticate(_))) => {
                     let result = if flags & 0x04 != 0 {
                         AuthResult::Deny {

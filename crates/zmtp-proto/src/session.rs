@@ -224,6 +224,20 @@ pub enum SessionEvent {
     Authenticate(AuthRequest),
 }
 
+/// What [`Session::hot_step`] found at the front of the receive buffer.
+enum HotStep {
+    /// A single-frame message's body.
+    Single(Bytes),
+    /// Another traffic frame (a command, or the first of a multipart message).
+    Frame(Frame),
+    /// Not a whole frame yet.
+    Incomplete,
+    /// A framing error.
+    Failed(DecodeError),
+    /// Not the hot path's case: the slow path decides.
+    Slow,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Greeting,
@@ -431,39 +445,84 @@ impl Session {
         now: Instant,
         rx: &mut BytesMut,
     ) -> Result<Option<SessionEvent>, SessionError> {
+        match self.hot_step(rx) {
+            HotStep::Single(body) => Ok(Some(SessionEvent::Traffic(Traffic::Message(
+                Msg::single(body),
+            )))),
+            HotStep::Frame(frame) => self.poll_event_slow(now, rx, Some(frame)),
+            HotStep::Incomplete => Ok(None),
+            HotStep::Failed(err) => Err(self.fail(err.into())),
+            HotStep::Slow => self.poll_event_slow(now, rx, None),
+        }
+    }
+
+    /// [`Session::poll_event`] for a driver that queues traffic: decodes traffic from `rx`
+    /// into `into` until it holds `max` items, and returns the first other event. `Ok(None)`:
+    /// more bytes are needed, the session waits for [`Session::handle_auth`], or `into` is
+    /// full.
+    ///
+    /// Messages are built in `into` itself: one returned in an event and then queued was
+    /// read back, in wide loads, right after the narrower stores that built it, which stalls
+    /// the decoding loop at every message (a store-forwarding failure).
+    #[inline(always)]
+    pub fn poll_traffic(
+        &mut self,
+        now: Instant,
+        rx: &mut BytesMut,
+        into: &mut VecDeque<Traffic>,
+        max: usize,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        while into.len() < max {
+            let event = match self.hot_step(rx) {
+                HotStep::Single(body) => {
+                    into.push_back(Traffic::Message(Msg::single(body)));
+                    continue;
+                }
+                HotStep::Frame(frame) => self.poll_event_slow(now, rx, Some(frame))?,
+                HotStep::Incomplete => return Ok(None),
+                HotStep::Failed(err) => return Err(self.fail(err.into())),
+                HotStep::Slow => self.poll_event_slow(now, rx, None)?,
+            };
+            match event {
+                Some(SessionEvent::Traffic(traffic)) => into.push_back(traffic),
+                other => return Ok(other),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The hot path of [`Session::poll_event`]: in the traffic phase of a session without
+    /// encryption or subscriptions to read, and between messages, one frame decoded here.
+    /// Everything else (a closed session is never in Traffic) takes the slow path.
+    #[inline(always)]
+    fn hot_step(&mut self, rx: &mut BytesMut) -> HotStep {
         if rx.len() > self.rx_left {
             self.note_alive();
         }
-        // The hot path: a single-frame message in the traffic phase, built right where it is
-        // returned. Everything else (a closed session is never in Traffic) takes the slow path.
-        if self.phase == Phase::Traffic
+        if !(self.phase == Phase::Traffic
             && self.transparent
             && !self.reads_subscriptions
             && self.partial.is_empty()
-            && self.pending_event.is_none()
+            && self.pending_event.is_none())
         {
-            match self.decoder.decode(rx) {
-                Ok(Decoded::Complete { value, .. }) if !value.command && !value.more => {
-                    self.note_alive();
-                    self.rx_left = rx.len();
-                    return Ok(Some(SessionEvent::Traffic(Traffic::Message(Msg::single(
-                        value.body,
-                    )))));
-                }
-                Ok(Decoded::Complete { value, .. }) => {
-                    return self.poll_event_slow(now, rx, Some(value));
-                }
-                Ok(Decoded::Incomplete { .. }) => {
-                    self.rx_left = rx.len();
-                    return Ok(None);
-                }
-                Err(err) => {
-                    self.rx_left = rx.len();
-                    return Err(self.fail(err.into()));
-                }
+            return HotStep::Slow;
+        }
+        match self.decoder.decode(rx) {
+            Ok(Decoded::Complete { value, .. }) if !value.command && !value.more => {
+                self.note_alive();
+                self.rx_left = rx.len();
+                HotStep::Single(value.body)
+            }
+            Ok(Decoded::Complete { value, .. }) => HotStep::Frame(value),
+            Ok(Decoded::Incomplete { .. }) => {
+                self.rx_left = rx.len();
+                HotStep::Incomplete
+            }
+            Err(err) => {
+                self.rx_left = rx.len();
+                HotStep::Failed(err)
             }
         }
-        self.poll_event_slow(now, rx, None)
     }
 
     /// Everything but the hot path of [`Session::poll_event`]; `first` is a traffic frame the

@@ -539,9 +539,14 @@ impl Conn {
             };
             let mut progressed = false;
             let mut ready = None;
-            while self.pending_in.len() < DELIVER_BATCH {
-                match session.poll_event(now, &mut self.rx) {
+            loop {
+                let queued = self.pending_in.len();
+                let event =
+                    session.poll_traffic(now, &mut self.rx, &mut self.pending_in, DELIVER_BATCH);
+                progressed |= self.pending_in.len() > queued;
+                match event {
                     Ok(Some(SessionEvent::Traffic(t))) => {
+                        // `poll_traffic` queues traffic itself; kept for completeness.
                         self.pending_in.push_back(t);
                         progressed = true;
                     }

@@ -534,6 +534,71 @@ fn a_batch_encodes_as_single_sends_and_stops_at_the_limit_rfc23() {
     );
 }
 
+/// `poll_traffic` queues what `poll_event` returns, in order, stops when its queue is full
+/// and hands back any other event: fed the same bytes (a greeting, READY, single-frame and
+/// multipart messages, a PING between them and a torn frame at the end), both give the same.
+#[test]
+fn a_traffic_batch_decodes_as_single_polls_and_stops_at_the_limit_rfc23() {
+    let now = origin();
+    let mut input = greeting_bytes(MechanismName::NULL, 1, false);
+    input.extend_from_slice(&ready_bytes(SocketType::Dealer));
+    let mut messages = Vec::new();
+    for i in 0..6u8 {
+        let msg = if i == 2 {
+            msg![vec![i; 3], vec![i; 70]]
+        } else {
+            msg![vec![i; 10]]
+        };
+        for (n, frame) in msg.frames().iter().enumerate() {
+            let more = n + 1 < msg.len();
+            let mut header = BytesMut::new();
+            put_header(&mut header, more, false, frame.len());
+            messages.extend_from_slice(&header);
+            messages.extend_from_slice(frame);
+        }
+        if i == 3 {
+            messages.extend_from_slice(&command_bytes(&Command::Ping {
+                ttl: 0,
+                context: Bytes::new(),
+            }));
+        }
+    }
+    messages.extend_from_slice(&[0, 10, 1]);
+    input.extend_from_slice(&messages);
+
+    let mut single = Peer::new(now, null(SocketType::Dealer));
+    single.feed(now, &input);
+    let expected: Vec<Traffic> = single.traffic();
+    assert_eq!(expected.len(), 6);
+
+    let mut batched = Peer::new(now, null(SocketType::Dealer));
+    batched.rx.put_slice(&input);
+    let mut queue = VecDeque::new();
+    let first = batched
+        .session
+        .poll_traffic(now, &mut batched.rx, &mut queue, 4);
+    assert!(
+        matches!(first, Ok(Some(SessionEvent::Ready(_)))),
+        "{first:?}"
+    );
+    assert!(queue.is_empty(), "READY comes before any traffic");
+    assert_eq!(
+        batched
+            .session
+            .poll_traffic(now, &mut batched.rx, &mut queue, 4),
+        Ok(None)
+    );
+    assert_eq!(queue.len(), 4, "stops when the queue holds four");
+    assert_eq!(
+        batched
+            .session
+            .poll_traffic(now, &mut batched.rx, &mut queue, usize::MAX),
+        Ok(None)
+    );
+    assert_eq!(Vec::from(queue), expected);
+    assert_eq!(batched.rx.len(), 3, "the torn frame waits for its bytes");
+}
+
 #[test]
 fn our_ready_precedes_the_first_message_even_without_poll_transmit() {
     let now = origin();
