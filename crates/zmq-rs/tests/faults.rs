@@ -463,6 +463,32 @@ fn garbage_on_a_listening_port_drops_only_that_connection_rfc23() {
     assert!(others.is_empty(), "garbage was delivered: {others:?}");
 }
 
+/// A peer whose bytes turn bad after some good messages: the messages before the bad frame
+/// are delivered (libzmq hands each message on as it decodes it), then the connection is
+/// dropped. All of it arrives in one write, so one read decodes the messages and meets the
+/// error together.
+#[test]
+fn messages_before_a_malformed_frame_are_delivered_then_the_peer_dropped_rfc23() {
+    let ctx = Context::new();
+    let pull = ours(&ctx, zmq_rs::PULL, 2000);
+    let addr = addr_of(&bind_tcp(&pull));
+    let mut raw = Raw::handshake(addr, "PUSH");
+    let mut bytes = frame(false, false, b"one");
+    bytes.extend(frame(false, false, b"two"));
+    bytes.extend([0xF0, 0x01, b'x']); // reserved flag bits
+    raw.write(&bytes);
+    assert!(
+        raw.wait_closed(Duration::from_secs(2)).is_some(),
+        "our side kept the connection open"
+    );
+    for expected in [&b"one"[..], b"two"] {
+        let msg = pull
+            .recv_bytes(0)
+            .expect("a message sent before the bad frame");
+        assert_eq!(msg, expected);
+    }
+}
+
 /// RFC 23 allows frame sizes up to 2^63-1, so a peer may announce one: with no MAXMSGSIZE our
 /// side waits for the octets without reserving memory for them (the process would abort
 /// otherwise) and keeps serving others; with MAXMSGSIZE it disconnects at once, from the

@@ -571,6 +571,9 @@ impl Conn {
                     Err(e) => {
                         session.poll_transmit(now, &mut self.tx);
                         let _ = self.write_some();
+                        // What the peer sent before the bad bytes is delivered, as far as the
+                        // pattern takes it (libzmq hands each message on as it decodes it).
+                        self.deliver_pending(effects);
                         return Err(e.to_string());
                     }
                 }
