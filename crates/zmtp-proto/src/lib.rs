@@ -39,7 +39,9 @@
 //!    * [`SessionEvent::Ready`]: the handshake is done, [`Session::send`] is now allowed;
 //!    * [`SessionEvent::Traffic`]: a message, subscription or group change from the peer.
 //!
-//!    You may stop calling `poll_event` at any point (backpressure) and resume later.
+//!    You may stop calling `poll_event` at any point (backpressure) and resume later. A
+//!    driver that queues traffic before handing it on may call [`Session::poll_traffic`]
+//!    instead, which decodes traffic straight into its queue and returns the other events.
 //! 4. Send application traffic with [`Session::send`], which appends to the [`TxBuf`].
 //! 5. Arm a timer for [`Session::poll_timeout`]; when it expires call
 //!    [`Session::handle_timeout`].
