@@ -14,7 +14,10 @@ use zmtp_proto::Properties;
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Message {
     data: Bytes,
-    more: bool,
+    /// ZMQ_MORE as 0 or 1: a whole word, because the struct is copied in word-sized and
+    /// wider loads, and a load of a word whose bool had just been written by a one-octet
+    /// store stalls (the store cannot forward to a wider load).
+    more: u32,
     routing_id: u32,
     group: Option<Bytes>,
     metadata: Option<Arc<Properties>>,
@@ -48,7 +51,7 @@ impl Message {
 
     /// True when more frames of the same message follow (libzmq's `ZMQ_MORE`).
     pub fn get_more(&self) -> bool {
-        self.more
+        self.more != 0
     }
 
     /// The routing id of a message received on a SERVER or PEER socket; set it before sending
@@ -89,7 +92,7 @@ impl Message {
     ) -> Self {
         Self {
             data,
-            more,
+            more: u32::from(more),
             routing_id,
             group: None,
             metadata,
@@ -127,7 +130,7 @@ impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Message")
             .field("data", &self.data)
-            .field("more", &self.more)
+            .field("more", &self.get_more())
             .finish()
     }
 }
