@@ -632,7 +632,9 @@ impl Socket {
         let mut deadline = None;
         let mut effects = Vec::new();
         let mut exchanged = false;
-        let mut paused = false;
+        // Our inproc peers stayed quiet through a wait on this core: the next look is the
+        // last before sleeping.
+        let mut waited_in_vain = false;
         let mut waiter = None;
         let mut state = self.lock_checked()?;
         loop {
@@ -661,13 +663,14 @@ impl Socket {
                 // Before waiting: pull what inproc peers queued for us (a receive), or push
                 // what we queued for them (a send). Before the last look, count as a
                 // waiter, so that a peer queuing after it hands over at once (see `inproc`);
-                // a receive that may still pause and look again need not, and spares its
+                // a receive that may still wait awake and look again need not, and spares its
                 // peers the hand-over meanwhile.
                 exchanged = true;
                 let links = state.inproc_links();
                 if !links.is_empty() {
-                    let may_pause = direction == Direction::Recv && !dontwait && !paused;
-                    if !may_pause || waiter.is_some() {
+                    let may_wait_awake =
+                        direction == Direction::Recv && !dontwait && !waited_in_vain;
+                    if !may_wait_awake || waiter.is_some() {
                         waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
                         self.shared.waiting.looking();
                     }
@@ -714,19 +717,19 @@ impl Socket {
                 }
                 None => None,
             };
-            if !paused && direction == Direction::Recv && waiter.is_none() {
+            if !waited_in_vain && direction == Direction::Recv && waiter.is_none() {
                 // Nothing from our inproc peers yet. One streaming to us, or answering a
                 // request, queues again within microseconds: wait that long on this core
                 // for a sign of it and look once more, which spares both threads our sleep
                 // and the peer's wake-up (a system call, and across cores tens of
                 // microseconds before we run again).
-                paused = true;
+                waited_in_vain = true;
                 let links = state.inproc_links();
                 if !links.is_empty() {
                     drop(state);
                     // Traffic came: look again as before, still not counted as waiting, so
                     // that a streaming peer does not hand over to us.
-                    paused = !await_inproc_traffic(&links);
+                    waited_in_vain = !await_inproc_traffic(&links);
                     state = self.lock_checked()?;
                     exchanged = false;
                     continue;
