@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use patterns::{Action, Pattern, PeerId};
 use slab::Slab;
+use smallvec::SmallVec;
 use zmtp_proto::SocketType;
 
 use crate::inproc::{InprocLink, Side};
@@ -198,6 +199,10 @@ pub(crate) enum PeerLink {
     InprocPending,
 }
 
+/// The effects one change produced; a few at most, so kept inline (a vector allocated at
+/// the first push, and freed after, on every inproc hand-over and wake-up).
+pub(crate) type Effects = SmallVec<[Effect; 4]>;
+
 /// Work that follows from a machine's actions, done once the socket's lock is released.
 #[derive(Debug)]
 pub(crate) enum Effect {
@@ -283,7 +288,7 @@ impl SocketShared {
 
     /// Turns the machine's pending actions into effects and wakes whoever waits on the
     /// socket. Call with the lock held, after every call into the machine.
-    pub fn after_change(&self, state: &mut SocketState, effects: &mut Vec<Effect>) {
+    pub fn after_change(&self, state: &mut SocketState, effects: &mut Effects) {
         while let Some(action) = state.pattern.poll_action() {
             match action {
                 Action::Transmit { peer } => self.schedule_transmit(state, peer, effects),
@@ -327,7 +332,7 @@ impl SocketShared {
         }
     }
 
-    fn schedule_transmit(&self, state: &mut SocketState, peer: PeerId, effects: &mut Vec<Effect>) {
+    fn schedule_transmit(&self, state: &mut SocketState, peer: PeerId, effects: &mut Effects) {
         let Some(slot) = state.peers.get_mut(peer.0) else {
             return;
         };
@@ -362,7 +367,7 @@ impl SocketShared {
     }
 
     /// Removes a peer the machine asked to drop, and closes whatever carries it.
-    pub fn detach_peer(&self, state: &mut SocketState, peer: PeerId, effects: &mut Vec<Effect>) {
+    pub fn detach_peer(&self, state: &mut SocketState, peer: PeerId, effects: &mut Effects) {
         if !state.peers.contains(peer.0) {
             return;
         }
@@ -386,24 +391,24 @@ impl SocketShared {
 /// Runs effects until none are left. Effects may produce more (a transfer wakes a socket
 /// whose machine then wants to transmit), so this is a worklist, run with no lock held.
 #[inline]
-pub(crate) fn run_effects(effects: Vec<Effect>) {
-    // Most calls have nothing to run: look at the length alone, inline, rather than move the
-    // vector into a call (on the send path that move read it back in wider loads than the
-    // stores that had just written it, a stall at every send in `perf annotate`).
+pub(crate) fn run_effects(effects: &mut Effects) {
+    // Most calls have nothing to run: look at the length alone, inline, rather than call
+    // (moving the list into a call read it back in wider loads than the stores that had just
+    // written it, a stall at every send in `perf annotate`).
     if !effects.is_empty() {
         run_each(effects);
     }
 }
 
-fn run_each(mut effects: Vec<Effect>) {
+fn run_each(effects: &mut Effects) {
     while let Some(effect) = effects.pop() {
         match effect {
             Effect::Io(io, command) => io.submit(command),
-            Effect::DirectFlush(conn, io) => crate::io::direct_flush(&conn, &io, &mut effects),
-            Effect::InprocTransfer(link, from) => link.transfer(from, &mut effects),
-            Effect::InprocDetach(link, side) => link.detach(side, &mut effects),
+            Effect::DirectFlush(conn, io) => crate::io::direct_flush(&conn, &io, effects),
+            Effect::InprocTransfer(link, from) => link.transfer(from, effects),
+            Effect::InprocDetach(link, side) => link.detach(side, effects),
             Effect::Notify(socket) => socket.wake_blocked(),
-            Effect::InprocWake(link, side) => link.hand_over(side.other(), &mut effects),
+            Effect::InprocWake(link, side) => link.hand_over(side.other(), effects),
         }
     }
 }

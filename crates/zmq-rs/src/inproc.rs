@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, Weak};
 use patterns::{PeerId, PeerInfo};
 use zmtp_proto::{SocketType, Traffic};
 
-use crate::core::{Effect, PeerLink, SocketShared, Waiting};
+use crate::core::{Effect, Effects, PeerLink, SocketShared, Waiting};
 
 /// One end of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,8 +142,21 @@ impl InprocLink {
         let flag = &self.queued[from.index()];
         // Read first: a receiver waiting for the flag reads it too, and a store to a line
         // both hold would take it from the receiver at every message.
+        // Sequentially consistent: a receiver about to sleep registers as waiting, then skips
+        // its pull if this is clear (`pull`); this socket sets it, then checks for waiters
+        // (`claim_wake`). One of the two must see the other's write.
         if !flag.load(Ordering::Relaxed) {
-            flag.store(true, Ordering::Release);
+            flag.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Pulls what the socket on side `from` queued, unless nothing was queued since the last
+    /// pull, as the hint says: a look that finds nothing then costs one load, not the
+    /// direction's lock and both sockets'. A transfer that may have left traffic behind (the
+    /// receiver was full) sets the hint again.
+    pub fn pull(self: &Arc<Self>, from: Side, effects: &mut Effects) {
+        if self.queued[from.index()].load(Ordering::SeqCst) {
+            self.transfer(from, effects);
         }
     }
 
@@ -164,7 +177,7 @@ impl InprocLink {
     }
 
     /// Moves traffic queued on side `from` into the other side's machine, as much as it takes.
-    pub fn transfer(self: &Arc<Self>, from: Side, effects: &mut Vec<Effect>) {
+    pub fn transfer(self: &Arc<Self>, from: Side, effects: &mut Effects) {
         let dir = self.direction(from);
         self.transfer_locked(dir, from, effects);
     }
@@ -172,7 +185,7 @@ impl InprocLink {
     /// Hands traffic from `from` over to a waiting receiver: moves it now, or, if the
     /// receiver is moving it already (the direction is locked), just wakes the receiver,
     /// which then pulls; the sender never waits for the receiver's transfer.
-    pub fn hand_over(self: &Arc<Self>, from: Side, effects: &mut Vec<Effect>) {
+    pub fn hand_over(self: &Arc<Self>, from: Side, effects: &mut Effects) {
         match self.directions[from.index()].try_lock() {
             Ok(dir) => self.transfer_locked(dir, from, effects),
             Err(std::sync::TryLockError::Poisoned(p)) => {
@@ -197,7 +210,7 @@ impl InprocLink {
         self: &Arc<Self>,
         mut dir: std::sync::MutexGuard<'_, Direction>,
         from: Side,
-        effects: &mut Vec<Effect>,
+        effects: &mut Effects,
     ) {
         let src = self.end(from);
         let dst = self.end(from.other());
@@ -250,7 +263,8 @@ impl InprocLink {
                 dst_socket.after_change(&mut state, effects);
             }
             if !dir.in_flight.is_empty() {
-                // The receiver is full: its ResumeReceive brings us back.
+                // The receiver is full: its ResumeReceive brings us back, or its next pull.
+                self.note_queued(from);
                 break;
             }
             if pulled < want && !dir.sender_gone && !self.queued_since_pull(from) {
@@ -263,6 +277,10 @@ impl InprocLink {
             }
             if pulled == 0 {
                 // Everything the sender queued (or all the receiver takes) is delivered.
+                if want == 0 {
+                    // The receiver had no room: whatever the sender queued is still there.
+                    self.note_queued(from);
+                }
                 if dir.sender_gone {
                     dst_socket.detach_peer(&mut state, dst.peer, effects);
                     dst_socket.after_change(&mut state, effects);
@@ -274,7 +292,7 @@ impl InprocLink {
 
     /// Side `side` dropped its end of the link: messages it already queued stay readable by
     /// the other side, which detaches once they are delivered.
-    pub fn detach(self: &Arc<Self>, side: Side, effects: &mut Vec<Effect>) {
+    pub fn detach(self: &Arc<Self>, side: Side, effects: &mut Effects) {
         {
             // Everything the closing side queued moves into the link, where the other side
             // can still read it after the closing socket is gone.
@@ -300,7 +318,7 @@ pub(crate) fn complete_link(
     connecter: &Arc<SocketShared>,
     connecter_peer: PeerId,
     binder: &Arc<SocketShared>,
-    effects: &mut Vec<Effect>,
+    effects: &mut Effects,
 ) {
     let now = crate::clock::now();
     let connecter_info = PeerInfo {

@@ -12,7 +12,9 @@ use transports::{Endpoint, TransportConfig};
 use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 
 use crate::context::ContextInner;
-use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, SocketState, Waiter, run_effects};
+use crate::core::{
+    Effect, Effects, PeerLink, PeerSlot, SocketShared, SocketState, Waiter, run_effects,
+};
 use crate::error::{Error, Result};
 use crate::io::{ConnectRequest, DirectReceive, DirectStep, IoCommand, ListenRequest};
 use crate::message::Message;
@@ -189,7 +191,7 @@ impl Socket {
         if let Endpoint::Inproc(name) = &parsed {
             return self.connect_inproc(name, endpoint);
         }
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         let owner = next_owner();
         let peer = {
             let mut state = self.shared.lock();
@@ -205,7 +207,7 @@ impl Socket {
                 ))
             }
         };
-        run_effects(effects);
+        run_effects(&mut effects);
         self.shared
             .io
             .submit(IoCommand::Connect(Box::new(ConnectRequest {
@@ -268,7 +270,7 @@ impl Socket {
         state: &mut SocketState,
         link: PeerLink,
         owner: u64,
-        effects: &mut Vec<Effect>,
+        effects: &mut Effects,
     ) -> PeerId {
         let label: Arc<str> = Arc::from(state.options.last_endpoint.as_str());
         let entry = state.peers.vacant_entry();
@@ -311,18 +313,18 @@ impl Socket {
             registry.pending.remove(name).unwrap_or_default()
         };
         self.shared.lock().options.last_endpoint = endpoint.to_owned();
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         for (connecter, peer) in pending {
             if let Some(connecter) = connecter.upgrade() {
                 crate::inproc::complete_link(&connecter, peer, &self.shared, &mut effects);
             }
         }
-        run_effects(effects);
+        run_effects(&mut effects);
         Ok(())
     }
 
     fn connect_inproc(&self, name: &str, endpoint: &str) -> Result<()> {
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         let peer = {
             let mut state = self.shared.lock();
             state.options.last_endpoint = endpoint.to_owned();
@@ -345,7 +347,7 @@ impl Socket {
         if let Some(binder) = binder {
             crate::inproc::complete_link(&self.shared, peer, &binder, &mut effects);
         }
-        run_effects(effects);
+        run_effects(&mut effects);
         Ok(())
     }
 
@@ -422,7 +424,7 @@ impl Socket {
 
     fn send_whole(&self, msg: Msg, dontwait: bool) -> Result<()> {
         // The first attempt, which nearly always succeeds, without the waiting machinery.
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         let mut state = self.lock_checked()?;
         let now = state.recent_now;
         // Matched here rather than through `offer`: moving the result through an `Option`
@@ -430,7 +432,7 @@ impl Socket {
         let result = state.pattern.send(now, msg);
         self.shared.after_change(&mut state, &mut effects);
         drop(state);
-        run_effects(effects);
+        run_effects(&mut effects);
         let mut pending = match result {
             Ok(()) => return Ok(()),
             Err(e) if e.kind == SendErrorKind::WouldBlock => Some(e.msg),
@@ -630,7 +632,7 @@ impl Socket {
         mut attempt: impl FnMut(&mut SocketState) -> Result<Option<T>>,
     ) -> Result<T> {
         let mut deadline = None;
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         let mut exchanged = false;
         // Our inproc peers stayed quiet through a wait on this core: the next look is the
         // last before sleeping.
@@ -643,19 +645,19 @@ impl Socket {
             match outcome {
                 Ok(Some(value)) => {
                     drop(state);
-                    run_effects(effects);
+                    run_effects(&mut effects);
                     return Ok(value);
                 }
                 Err(e) => {
                     drop(state);
-                    run_effects(effects);
+                    run_effects(&mut effects);
                     return Err(e);
                 }
                 Ok(None) => {}
             }
             if !effects.is_empty() {
                 drop(state);
-                run_effects(std::mem::take(&mut effects));
+                run_effects(&mut effects);
                 state = self.lock_checked()?;
                 continue;
             }
@@ -676,13 +678,12 @@ impl Socket {
                     }
                     drop(state);
                     for &(ref link, side) in links.iter() {
-                        let from = match direction {
-                            Direction::Send => side,
-                            Direction::Recv => side.other(),
-                        };
-                        link.transfer(from, &mut effects);
+                        match direction {
+                            Direction::Send => link.transfer(side, &mut effects),
+                            Direction::Recv => link.pull(side.other(), &mut effects),
+                        }
                     }
-                    run_effects(std::mem::take(&mut effects));
+                    run_effects(&mut effects);
                     state = self.lock_checked()?;
                     continue;
                 }
@@ -806,17 +807,17 @@ impl Socket {
     pub(crate) fn pull_inproc(&self) {
         self.shared.waiting.looking();
         let links = self.shared.lock().inproc_links();
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         for &(ref link, side) in links.iter() {
-            link.transfer(side.other(), &mut effects);
+            link.pull(side.other(), &mut effects);
         }
-        run_effects(effects);
+        run_effects(&mut effects);
     }
 
     // ---- options -----------------------------------------------------------------------
 
     fn set_pattern_option(&self, option: PatternOption) -> Result<()> {
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         let result = {
             let mut state = self.lock_checked()?;
             let now = state.recent_now;
@@ -824,7 +825,7 @@ impl Socket {
             self.shared.after_change(&mut state, &mut effects);
             result
         };
-        run_effects(effects);
+        run_effects(&mut effects);
         result.map_err(|e| Error::invalid(e.to_string()))
     }
 
@@ -1278,7 +1279,7 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         {
             let state = self.shared.lock();
             let inproc: Vec<PeerId> = state
@@ -1301,7 +1302,7 @@ impl Drop for Socket {
             }
         }
         // Deliver queued inproc traffic before the machine forgets its peers.
-        run_effects(effects);
+        run_effects(&mut effects);
         // Lingering and closing are the I/O thread's work, on connections it reads.
         self.shared.direct.release(&self.shared.io);
         {

@@ -743,6 +743,36 @@ fn inproc_push_blocks_at_sndhwm_plus_rcvhwm_like_libzmq() {
     );
 }
 
+/// What waited in the sender's queue behind a full receiver is taken by the receiver's next
+/// receives with nothing sent since: every message a PUSH sent reaches the PULL, in order
+/// (RFC 30). A receive looks at an inproc link only when its hint says something was queued
+/// since the last look, so a transfer that stops at a full receiver must leave the hint set.
+#[test]
+fn inproc_pull_takes_what_waited_behind_its_full_queue_with_nothing_sent_since_rfc30() {
+    const HWM: i32 = 10;
+    let ctx = Context::new();
+    let push = ours(&ctx, zmq_rs::PUSH, 2000);
+    push.set_sndhwm(HWM).expect("sndhwm");
+    push.bind("inproc://faults-stranded").expect("bind");
+    let pull = ours(&ctx, zmq_rs::PULL, 2000);
+    pull.set_rcvhwm(HWM).expect("rcvhwm");
+    pull.connect("inproc://faults-stranded").expect("connect");
+    let mut sent = 0u32;
+    while push.send(&sent.to_be_bytes()[..], DONTWAIT).is_ok() {
+        sent += 1;
+        assert!(sent <= 100_000, "PUSH over inproc never blocks");
+    }
+    assert!(
+        sent > HWM as u32,
+        "the PULL's queue never filled ({sent} sent)"
+    );
+    let mut got = Vec::new();
+    while let Ok(m) = pull.recv_bytes(DONTWAIT) {
+        got.push(u32::from_be_bytes(m[..4].try_into().expect("sequence")));
+    }
+    assert_eq!(got, (0..sent).collect::<Vec<_>>(), "stranded or reordered");
+}
+
 /// libzmq's inproc pipe holds SNDHWM+RCVHWM messages for a PUB whose SUB does not read
 /// (20 with both at 10, checked against libzmq below); more are dropped.
 #[test]

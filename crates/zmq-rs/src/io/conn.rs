@@ -19,7 +19,7 @@ use transports::Stream;
 use zmtp_proto::{HandshakeFailure, Session, SessionEvent, Traffic, TxBuf};
 
 use super::{ConnLink, ConnRef, Entity, IoCommand, IoLoop, Origin, TimerKey};
-use crate::core::{Effect, PeerLink, PeerSlot, SocketShared, run_effects};
+use crate::core::{Effects, PeerLink, PeerSlot, SocketShared, run_effects};
 use crate::monitor::SocketEvent;
 use crate::zap::Decision;
 
@@ -198,7 +198,7 @@ impl IoLoop {
         let Some(cell) = self.conn_cell(token) else {
             return;
         };
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         let outcome = {
             let mut conn = lock(&cell);
             let conn_ref = ConnRef {
@@ -207,7 +207,7 @@ impl IoLoop {
             };
             conn.service(conn_ref, &mut effects)
         };
-        run_effects(effects);
+        run_effects(&mut effects);
         match outcome {
             Ok(()) => self.reschedule(token),
             Err(reason) => self.close_conn(token, Some(reason)),
@@ -299,7 +299,7 @@ impl IoLoop {
         conn.closed = true;
         let _ = self.poll.registry().deregister(&mut conn.stream);
         conn.report_close();
-        let mut effects = Vec::new();
+        let mut effects = Effects::new();
         let lingering = conn.linger_until.is_some();
         let mut kept_pipe = false;
         if let Some(peer) = conn.peer {
@@ -331,7 +331,7 @@ impl IoLoop {
             }
             conn.socket.after_change(&mut state, &mut effects);
         }
-        run_effects(effects);
+        run_effects(&mut effects);
         if let Origin::Connected { connecter, .. } = conn.origin {
             if let Some(c) = self.connecters.get_mut(connecter)
                 && c.conn.map(|r| r.token) == Some(token)
@@ -417,7 +417,7 @@ impl Conn {
             .is_none_or(|slot| !slot.tx_scheduled)
     }
 
-    pub(super) fn service(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<(), String> {
+    pub(super) fn service(&mut self, me: ConnRef, effects: &mut Effects) -> Result<(), String> {
         if let Some(reason) = &self.refused {
             return Err(reason.clone());
         }
@@ -477,7 +477,7 @@ impl Conn {
     }
 
     /// Delivers pending traffic, then reads and decodes. Returns bytes read.
-    fn input(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<usize, String> {
+    fn input(&mut self, me: ConnRef, effects: &mut Effects) -> Result<usize, String> {
         if !self.deliver_pending(effects) {
             // Not looking now: whatever the last read found may be stale by the time we do.
             self.drained = false;
@@ -531,7 +531,7 @@ impl Conn {
     }
 
     /// Decodes what was read and hands it to the pattern, in batches under one lock.
-    fn decode(&mut self, me: ConnRef, effects: &mut Vec<Effect>) -> Result<(), String> {
+    fn decode(&mut self, me: ConnRef, effects: &mut Effects) -> Result<(), String> {
         let now = crate::clock::now();
         loop {
             let Some(session) = self.session.as_mut() else {
@@ -589,7 +589,7 @@ impl Conn {
     }
 
     /// Hands decoded traffic to the pattern while it has room. False when it is full.
-    fn deliver_pending(&mut self, effects: &mut Vec<Effect>) -> bool {
+    fn deliver_pending(&mut self, effects: &mut Effects) -> bool {
         if self.pending_in.is_empty() {
             return true;
         }
@@ -644,7 +644,7 @@ impl Conn {
         &mut self,
         me: ConnRef,
         handshake: zmtp_proto::Handshake,
-        effects: &mut Vec<Effect>,
+        effects: &mut Effects,
     ) -> Result<(), String> {
         let info = PeerInfo {
             socket_type: handshake.socket_type,
@@ -664,7 +664,7 @@ impl Conn {
         me: ConnRef,
         info: PeerInfo,
         mut properties: zmtp_proto::Properties,
-        effects: &mut Vec<Effect>,
+        effects: &mut Effects,
     ) -> Result<(), String> {
         let now = crate::clock::now();
         if let Some(address) = &self.peer_address {
@@ -746,11 +746,7 @@ impl Conn {
 
     /// Pulls queued traffic from the pattern into the transmit buffer and writes.
     /// Returns bytes written.
-    pub(super) fn output(
-        &mut self,
-        _me: ConnRef,
-        effects: &mut Vec<Effect>,
-    ) -> Result<usize, String> {
+    pub(super) fn output(&mut self, _me: ConnRef, effects: &mut Effects) -> Result<usize, String> {
         let now = crate::clock::now();
         let ready = match self.session.as_mut() {
             Some(session) => {

@@ -31,7 +31,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::conn::lock;
 use super::{ConnLink, ConnRef, IoCommand, IoShared};
-use crate::core::{Effect, PeerLink, SocketShared, SocketState, run_effects};
+use crate::core::{Effects, PeerLink, SocketShared, SocketState, run_effects};
 
 const CONN: Token = Token(0);
 const WAKE: Token = Token(1);
@@ -45,7 +45,7 @@ pub(super) const LEASE: Duration = Duration::from_millis(20);
 /// of the hand-offs between threads on the latency path. Whatever cannot be written at once
 /// (the kernel's buffer is full, the connection is busy or failing) is left to the I/O
 /// thread, which is then asked to flush as usual.
-pub(crate) fn direct_flush(link: &ConnLink, io: &IoShared, effects: &mut Vec<Effect>) {
+pub(crate) fn direct_flush(link: &ConnLink, io: &IoShared, effects: &mut Effects) {
     let Ok(mut conn) = link.cell.try_lock() else {
         io.submit(IoCommand::Flush(link.at));
         return;
@@ -209,7 +209,7 @@ impl DirectWait {
 /// decodes what is there into the pattern. Returns the descriptor to wait on, or `None` when
 /// the connection cannot be read here (not ready, closing, failed): wait as usual then.
 fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait, force: bool) -> Option<RawFd> {
-    let mut effects = Vec::new();
+    let mut effects = Effects::new();
     let fd = {
         let mut conn = lock(&link.cell);
         if conn.closed
@@ -250,14 +250,14 @@ fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait, force: bool)
             // Closing is the I/O thread's work: it finds the reason when it next services.
             conn.refused = Some(reason);
             drop(conn);
-            run_effects(effects);
+            run_effects(&mut effects);
             direct_leave(link, io, direct);
             io.submit(IoCommand::Flush(link.at));
             return None;
         }
         conn.fd() as RawFd
     };
-    run_effects(effects);
+    run_effects(&mut effects);
     Some(fd)
 }
 

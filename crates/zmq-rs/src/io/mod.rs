@@ -29,7 +29,7 @@ use patterns::PeerId;
 use slab::Slab;
 use transports::{Backoff, Endpoint, Listener};
 
-use crate::core::SocketShared;
+use crate::core::{Effects, SocketShared};
 use crate::monitor::SocketEvent;
 pub(crate) use conn::ConnCell;
 use conn::NewConn;
@@ -649,13 +649,13 @@ impl IoLoop {
             self.close_conn(conn.token, None);
         }
         if detach_peer && let Some(peer) = c.peer {
-            let mut effects = Vec::new();
+            let mut effects = Effects::new();
             {
                 let mut state = c.socket.lock();
                 c.socket.detach_peer(&mut state, peer, &mut effects);
                 c.socket.after_change(&mut state, &mut effects);
             }
-            crate::core::run_effects(effects);
+            crate::core::run_effects(&mut effects);
         }
     }
 
