@@ -7,10 +7,13 @@
 //! one socket's lock at a time, never two sockets' locks together.
 //!
 //! Hand-over is lazy, to move messages in batches rather than one by one: a receiver with
-//! nothing queued pulls from its links before it waits, a sender whose queues are full pushes
-//! into its links before it waits, and a socket queues for a peer that is waiting (blocked
-//! or polled) hands over at once, once per wait. The waiting side registers before its last
-//! look, and the queuing side checks after queuing, so one of the two always sees the other.
+//! nothing queued pulls from its links before it waits (from those whose `queued` hint says
+//! the sender queued since the last pull: a sender sets it when its queue stops being empty,
+//! a transfer clears it before it takes and sets it again if it left traffic behind at a
+//! full receiver), a sender whose queues are full pushes into its links before it waits, and
+//! a socket queues for a peer that is waiting (blocked or polled) hands over at once, once
+//! per wait. The waiting side registers before its last look, and the queuing side checks
+//! after queuing (both sequentially consistent), so one of the two always sees the other.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
