@@ -72,8 +72,10 @@ fn on_one_core() -> bool {
 mod tests {
     use super::*;
 
+    type Wait = fn(Duration, &mut dyn FnMut() -> bool) -> bool;
+
     /// Both ways of waiting: each look counted, true as soon as a look succeeds.
-    fn waits() -> [fn(Duration, &mut dyn FnMut() -> bool) -> bool; 2] {
+    fn waits() -> [Wait; 2] {
         [
             |limit, ready| wait_until(limit, ready),
             |limit, ready| wait_until_on_one_core(limit, ready),
