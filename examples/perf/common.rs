@@ -74,10 +74,12 @@ pub fn recv_sized(socket: &zmq_rs::Socket, size: usize) -> zmq_rs::Message {
     msg
 }
 
-/// A fresh message of `size` octets, allocated per call as libzmq's tools do.
+/// A message of `size` octets, one per call as libzmq's tools make them with
+/// `zmq_msg_init_size`: from `Message::buffer`, its counterpart, which reuses payloads the
+/// library is done with.
 pub fn message(size: usize) -> zmq_rs::Message {
-    let mut data = vec![0u8; size];
-    let marked = size.min(64);
-    data[..marked].fill(b'x');
+    let mut data = zmq_rs::Message::buffer(size);
+    data.resize(size.min(64), b'x');
+    data.resize(size, 0);
     zmq_rs::Message::from(data)
 }

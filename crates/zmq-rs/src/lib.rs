@@ -45,6 +45,7 @@ mod options;
 mod poll;
 mod proxy;
 mod random;
+mod recycle;
 mod security;
 mod socket;
 mod zap;

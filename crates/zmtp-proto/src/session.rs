@@ -1054,6 +1054,7 @@ fn put_frame(tx: &mut TxBuf, more: bool, body: Bytes) {
         tx.reserve(2 + body.len());
         put_header(tx.staging_mut(), more, false, body.len());
         tx.staging_mut().put_slice(&body);
+        tx.retire(body);
     } else {
         tx.reserve(9);
         put_header(tx.staging_mut(), more, false, body.len());

@@ -18,8 +18,8 @@ const STAGING_RESERVE: usize = 8 * 1024;
 enum Segment {
     /// The next `len` octets of the staging area.
     Staged(usize),
-    /// A body queued without copying.
-    Chunk(Bytes),
+    /// A body queued without copying, and how much of it has been written.
+    Chunk { body: Bytes, written: usize },
 }
 
 /// Bytes waiting to be written to the transport, in order.
@@ -41,8 +41,10 @@ pub struct TxBuf {
     segments: VecDeque<Segment>,
     /// Octets of staging covered by `Segment::Staged` entries.
     staged_listed: usize,
-    /// Octets in `Segment::Chunk` entries.
+    /// Octets in `Segment::Chunk` entries not yet written.
     chunks_len: usize,
+    /// With [`TxBuf::keep_spent`]: frame bodies this buffer is done with, whole.
+    spent: Option<Vec<Bytes>>,
 }
 
 impl TxBuf {
@@ -90,6 +92,7 @@ impl TxBuf {
     pub fn put_bytes(&mut self, data: Bytes) {
         if data.len() < ZERO_COPY_THRESHOLD {
             self.put_slice(&data);
+            self.retire(data);
             return;
         }
         let tail = self.tail_len();
@@ -98,7 +101,33 @@ impl TxBuf {
             self.staged_listed += tail;
         }
         self.chunks_len += data.len();
-        self.segments.push_back(Segment::Chunk(data));
+        self.segments.push_back(Segment::Chunk {
+            body: data,
+            written: 0,
+        });
+    }
+
+    /// Keeps, from now on, the frame bodies this buffer is done with (a small one once
+    /// copied, a large one once written) for [`TxBuf::drain_spent`], instead of dropping
+    /// them: a driver can then reuse their memory. Off by default.
+    pub fn keep_spent(&mut self, keep: bool) {
+        match (keep, self.spent.is_some()) {
+            (true, false) => self.spent = Some(Vec::new()),
+            (false, true) => self.spent = None,
+            _ => {}
+        }
+    }
+
+    /// The bodies kept since the last call (see [`TxBuf::keep_spent`]), whole and in order.
+    pub fn drain_spent(&mut self) -> impl Iterator<Item = Bytes> + '_ {
+        self.spent.iter_mut().flat_map(|spent| spent.drain(..))
+    }
+
+    /// A frame body this buffer is done with: kept if asked, dropped otherwise.
+    pub(crate) fn retire(&mut self, body: Bytes) {
+        if let Some(spent) = self.spent.as_mut() {
+            spent.push(body);
+        }
     }
 
     /// Moves everything waiting in `other` to the end of this buffer, leaving `other` empty
@@ -113,7 +142,10 @@ impl TxBuf {
                     self.staging.put_slice(run);
                     at += len;
                 }
-                Segment::Chunk(chunk) => self.put_bytes(chunk),
+                Segment::Chunk { mut body, written } => {
+                    body.advance(written);
+                    self.put_bytes(body);
+                }
             }
         }
         let tail = other.staging.get(at..).unwrap_or_default();
@@ -141,7 +173,7 @@ impl TxBuf {
     pub fn chunk(&self) -> &[u8] {
         match self.segments.front() {
             Some(Segment::Staged(len)) => self.staging.get(..*len).unwrap_or_default(),
-            Some(Segment::Chunk(chunk)) => chunk,
+            Some(Segment::Chunk { body, written }) => body.get(*written..).unwrap_or_default(),
             None => &self.staging,
         }
     }
@@ -156,7 +188,7 @@ impl TxBuf {
                 at += len;
                 run
             }
-            Segment::Chunk(chunk) => &chunk[..],
+            Segment::Chunk { body, written } => body.get(*written..).unwrap_or_default(),
         });
         let tail = self.staging.get(self.staged_listed..).unwrap_or_default();
         let all = listed.chain((!tail.is_empty()).then_some(tail));
@@ -186,17 +218,19 @@ impl TxBuf {
                         return;
                     }
                 }
-                Segment::Chunk(chunk) => {
-                    let k = n.min(chunk.len());
-                    chunk.advance(k);
+                Segment::Chunk { body, written } => {
+                    let k = n.min(body.len() - *written);
+                    *written += k;
                     self.chunks_len -= k;
                     n -= k;
-                    if !chunk.is_empty() {
+                    if *written < body.len() {
                         return;
                     }
                 }
             }
-            self.segments.pop_front();
+            if let Some(Segment::Chunk { body, .. }) = self.segments.pop_front() {
+                self.retire(body);
+            }
         }
         let n = n.min(self.staging.len());
         self.staging.advance(n);
@@ -249,6 +283,36 @@ mod tests {
             "the big body is not copied"
         );
         assert_eq!(&*slices[2], b"tail");
+    }
+
+    #[test]
+    fn spent_bodies_are_kept_whole_once_copied_or_written_and_only_when_asked() {
+        let small = Bytes::from_static(b"small body");
+        let big = Bytes::from(vec![3u8; ZERO_COPY_THRESHOLD + 10]);
+        let mut tx = TxBuf::new();
+        tx.put_bytes(small.clone());
+        assert_eq!(tx.drain_spent().count(), 0, "kept without being asked");
+
+        tx.clear();
+        tx.keep_spent(true);
+        tx.put_bytes(small.clone());
+        tx.put_bytes(big.clone());
+        let copied: Vec<Bytes> = tx.drain_spent().collect();
+        assert_eq!(copied, vec![small], "a small body is done with once copied");
+
+        tx.advance(10 + 100);
+        assert_eq!(
+            tx.drain_spent().count(),
+            0,
+            "a body half written is not done with"
+        );
+        assert_eq!(tx.chunk()[0], 3);
+        tx.advance(tx.len());
+        let written: Vec<Bytes> = tx.drain_spent().collect();
+        assert_eq!(written.len(), 1);
+        assert_eq!(written[0].as_ptr(), big.as_ptr(), "not the body itself");
+        assert_eq!(written[0].len(), big.len(), "not whole");
+        assert!(tx.is_empty());
     }
 
     #[test]

@@ -756,6 +756,8 @@ impl Conn {
             None => self.raw && self.ready,
         };
         if ready && let Some(peer) = self.peer {
+            // Payloads written are handed to `Message::buffer` for reuse while it is used.
+            self.tx.keep_spent(crate::recycle::in_use());
             if self.tx.len() >= REFILL_BELOW {
                 return self.write_some();
             }
@@ -839,6 +841,7 @@ impl Conn {
                 Err(e) => return Err(format!("write failed: {e}")),
             }
         }
+        self.tx.drain_spent().for_each(crate::recycle::give_bytes);
         Ok(written)
     }
 }

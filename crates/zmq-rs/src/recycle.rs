@@ -1,0 +1,284 @@
+//! Payload buffers kept for reuse, behind [`crate::Message::buffer`].
+//!
+//! A payload allocated on one thread and freed on another (by the I/O thread once written, or
+//! by the receiving thread over inproc) is the dearest part of sending a small message: the
+//! allocator's cross-thread path takes locks and misses the cache at both ends, a third of a
+//! sending thread's time in the perf tools. So the library keeps the buffers it is done with
+//! (a payload written to a connection, a received message dropped) when they have a size
+//! somebody asked `Message::buffer` for, and hands them out again instead of allocating.
+//!
+//! Everything is bounded: only the last [`WANTED_SIZES`] sizes asked for are kept, each
+//! thread keeps at most [`LOCAL_BYTES`] of each (moving half of it to the shared pool when
+//! full), the shared pool at most [`SHARED_BYTES`] of each; a buffer that does not fit is
+//! freed as it would have been. A thread's buffers are freed when it exits.
+
+use std::cell::RefCell;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::{Bytes, BytesMut};
+
+/// Sizes above this are not kept.
+pub(crate) const MAX_SIZE: usize = 256 * 1024;
+/// How many distinct sizes are kept at once (the most recently asked for).
+const WANTED_SIZES: usize = 8;
+/// What each thread keeps of one size, at most.
+const LOCAL_BYTES: usize = 256 * 1024;
+/// Buffers each thread keeps of one size, at most.
+const LOCAL_COUNT: usize = 256;
+/// What the shared pool keeps of one size, at most.
+const SHARED_BYTES: usize = 2 * 1024 * 1024;
+
+/// The sizes asked for lately; 0 is none.
+static WANTED: [AtomicUsize; WANTED_SIZES] = [const { AtomicUsize::new(0) }; WANTED_SIZES];
+/// Which entry of `WANTED` a new size replaces.
+static NEXT_WANTED: AtomicUsize = AtomicUsize::new(0);
+
+static SHARED: Mutex<Vec<Shelf>> = Mutex::new(Vec::new());
+
+thread_local! {
+    static LOCAL: RefCell<Vec<Shelf>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Buffers of one size: single buffers on a thread, batches of them in the shared pool.
+#[derive(Debug)]
+struct Shelf {
+    size: usize,
+    local: Vec<BytesMut>,
+    batches: Vec<Vec<BytesMut>>,
+}
+
+impl Shelf {
+    fn new(size: usize) -> Self {
+        Self {
+            size,
+            local: Vec::new(),
+            batches: Vec::new(),
+        }
+    }
+}
+
+/// Buffers of `size` a thread keeps before it moves half of them to the shared pool.
+fn local_limit(size: usize) -> usize {
+    (LOCAL_BYTES / size).clamp(2, LOCAL_COUNT)
+}
+
+/// Batches of `size` the shared pool keeps.
+fn shared_limit(size: usize) -> usize {
+    (SHARED_BYTES / (size * (local_limit(size) / 2))).max(1)
+}
+
+/// Whether buffers of `size` are kept.
+fn wanted(size: usize) -> bool {
+    size != 0 && WANTED.iter().any(|w| w.load(Ordering::Relaxed) == size)
+}
+
+/// Whether any size is kept at all: a load, for paths that would otherwise hand buffers in.
+pub(crate) fn in_use() -> bool {
+    WANTED[0].load(Ordering::Relaxed) != 0
+}
+
+fn want(size: usize) {
+    if !wanted(size) {
+        let at = NEXT_WANTED.fetch_add(1, Ordering::Relaxed) % WANTED_SIZES;
+        WANTED[at].store(size, Ordering::Relaxed);
+    }
+}
+
+/// The shelf for `size` among `shelves`, made if there is none; making one drops the shelves
+/// of sizes no longer wanted, so a thread holds at most one more than are wanted.
+fn shelf(shelves: &mut Vec<Shelf>, size: usize) -> &mut Shelf {
+    let at = match shelves.iter().position(|s| s.size == size) {
+        Some(at) => at,
+        None => {
+            shelves.retain(|s| wanted(s.size));
+            shelves.push(Shelf::new(size));
+            shelves.len() - 1
+        }
+    };
+    &mut shelves[at]
+}
+
+/// An empty buffer with room for exactly `size` octets, reused when one is kept.
+///
+/// Empty, not zeroed: what a reused buffer held cannot be read, and the taker writes what it
+/// sends. Zeroing it here would write, on the sending thread, memory another core touched
+/// last, and wait for that core: for 64-octet messages over tcp that was the difference
+/// between a gain and a loss.
+pub(crate) fn take(size: usize) -> BytesMut {
+    if size == 0 || size > MAX_SIZE {
+        return BytesMut::with_capacity(size);
+    }
+    want(size);
+    let kept = LOCAL.try_with(|local| {
+        let mut local = local.borrow_mut();
+        let shelf = shelf(&mut local, size);
+        if shelf.local.is_empty()
+            && let Some(batch) = take_batch(size)
+        {
+            shelf.local = batch;
+        }
+        shelf.local.pop()
+    });
+    match kept {
+        Ok(Some(mut buf)) => {
+            buf.clear();
+            buf
+        }
+        _ => BytesMut::with_capacity(size),
+    }
+}
+
+fn take_batch(size: usize) -> Option<Vec<BytesMut>> {
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    shelf(&mut shared, size).batches.pop()
+}
+
+/// Keeps `buf` for reuse if its capacity is a wanted size and there is room; frees it
+/// otherwise.
+pub(crate) fn give(buf: BytesMut) {
+    let size = buf.capacity();
+    if size > MAX_SIZE || !wanted(size) {
+        return;
+    }
+    let _ = LOCAL.try_with(|local| {
+        let mut local = local.borrow_mut();
+        let shelf = shelf(&mut local, size);
+        shelf.local.push(buf);
+        let limit = local_limit(size);
+        if shelf.local.len() >= limit {
+            let batch = shelf.local.split_off(limit / 2);
+            drop(local);
+            give_batch(size, batch);
+        }
+    });
+}
+
+fn give_batch(size: usize, batch: Vec<BytesMut>) {
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let shelf = shelf(&mut shared, size);
+    if shelf.batches.len() < shared_limit(size) {
+        shelf.batches.push(batch);
+    }
+}
+
+/// Keeps a payload the library is done with, if nothing else refers to it and its size is
+/// wanted (see [`give`]).
+pub(crate) fn give_bytes(payload: Bytes) {
+    if wanted(payload.len())
+        && let Ok(buf) = payload.try_into_mut()
+    {
+        give(buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The pool is process-wide and tests run in parallel: each test uses sizes of its own.
+
+    #[test]
+    fn a_buffer_given_back_is_handed_out_again_empty() {
+        let size = 1001;
+        let mut first = take(size);
+        assert!(first.is_empty());
+        assert_eq!(first.capacity(), size);
+        first.resize(size, 0xAB);
+        let at = first.as_ptr();
+        give(first);
+        let again = take(size);
+        assert_eq!(again.as_ptr(), at, "not reused");
+        assert!(again.is_empty(), "what it held is readable");
+        assert_eq!(again.capacity(), size);
+    }
+
+    #[test]
+    fn a_payload_still_referred_to_is_not_reused() {
+        let size = 1002;
+        let mut buf = take(size);
+        buf.resize(size, 7);
+        let payload = buf.freeze();
+        let kept = payload.clone();
+        give_bytes(payload);
+        let mut next = take(size);
+        next.resize(size, 9);
+        assert!(
+            kept.iter().all(|&b| b == 7),
+            "a shared payload was overwritten"
+        );
+    }
+
+    #[test]
+    fn sizes_nobody_asked_for_are_not_kept() {
+        for _ in 0..1000 {
+            give(BytesMut::zeroed(1003));
+        }
+        LOCAL.with(|local| {
+            assert!(
+                local.borrow().iter().all(|s| s.size != 1003),
+                "kept on this thread a size never asked for"
+            );
+        });
+        let shared = SHARED.lock().expect("pool");
+        assert!(
+            shared
+                .iter()
+                .all(|s| s.size != 1003 || s.batches.is_empty()),
+            "kept in the shared pool a size never asked for"
+        );
+    }
+
+    #[test]
+    fn a_thread_keeps_a_bounded_number_and_the_shared_pool_a_bounded_amount() {
+        let size = 1004;
+        drop(take(size));
+        for _ in 0..10_000 {
+            give(BytesMut::zeroed(size));
+        }
+        let local = LOCAL.with(|local| {
+            local
+                .borrow()
+                .iter()
+                .find(|s| s.size == size)
+                .map_or(0, |s| s.local.len())
+        });
+        assert!(local < local_limit(size), "{local} kept on this thread");
+        let shared: usize = SHARED
+            .lock()
+            .expect("pool")
+            .iter()
+            .filter(|s| s.size == size)
+            .map(|s| s.batches.iter().map(Vec::len).sum::<usize>())
+            .sum();
+        assert!(
+            shared * size <= SHARED_BYTES,
+            "{shared} buffers of {size} in the shared pool"
+        );
+    }
+
+    #[test]
+    fn buffers_given_on_one_thread_are_taken_on_another() {
+        let size = 1005;
+        drop(take(size));
+        let given: Vec<usize> = std::thread::spawn(move || {
+            let bufs: Vec<BytesMut> = (0..local_limit(size))
+                .map(|_| BytesMut::zeroed(size))
+                .collect();
+            let at = bufs.iter().map(|b| b.as_ptr() as usize).collect();
+            bufs.into_iter().for_each(give);
+            at
+        })
+        .join()
+        .expect("giving thread");
+        let taken = take(size).as_ptr() as usize;
+        assert!(
+            given.contains(&taken),
+            "a full thread's batch did not reach the shared pool"
+        );
+    }
+}

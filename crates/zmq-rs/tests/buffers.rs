@@ -1,0 +1,120 @@
+//! `Message::buffer`, the counterpart of `zmq_msg_init_size`: payload buffers the library is
+//! done with come back from it, never one that is still in use, and never with what it held.
+//!
+//! The pool is process-wide and the tests of this file run in parallel: each uses a size of
+//! its own.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::{Transport, endpoint_for};
+use zmq_rs::{Context, Message, Socket, SocketType};
+
+fn socket(ctx: &Context, t: SocketType) -> Socket {
+    let s = ctx.socket(t).expect("socket");
+    s.set_rcvtimeo(5000).expect("rcvtimeo");
+    s.set_sndtimeo(5000).expect("sndtimeo");
+    s.set_linger(0).expect("linger");
+    s
+}
+
+/// A message of `size` octets from `Message::buffer`, and where its payload lives.
+fn message(size: usize, fill: u8) -> (Message, usize) {
+    let mut buf = Message::buffer(size);
+    assert!(buf.is_empty(), "a buffer comes empty");
+    assert!(buf.capacity() >= size, "room for {size} octets");
+    buf.resize(size, fill);
+    let at = buf.as_ptr() as usize;
+    let msg = Message::from(buf);
+    assert_eq!(
+        msg.as_bytes().as_ptr() as usize,
+        at,
+        "the buffer became the payload without a copy"
+    );
+    (msg, at)
+}
+
+fn pipe(ctx: &Context, endpoint: &str) -> (Socket, Socket) {
+    let pull = socket(ctx, zmq_rs::PULL);
+    pull.bind(endpoint).expect("bind");
+    let endpoint = pull.get_last_endpoint().expect("last endpoint");
+    let push = socket(ctx, zmq_rs::PUSH);
+    push.connect(&endpoint).expect("connect");
+    (push, pull)
+}
+
+#[test]
+fn a_payload_received_over_inproc_and_dropped_comes_back_empty_but_one_still_held_does_not() {
+    const SIZE: usize = 701;
+    let ctx = Context::new();
+    let (push, pull) = pipe(&ctx, "inproc://buffers-reuse");
+    let (first, first_at) = message(SIZE, 1);
+    let (second, second_at) = message(SIZE, 2);
+    push.send(first, 0).expect("send");
+    push.send(second, 0).expect("send");
+    let first = pull.recv_msg(0).expect("recv");
+    let second = pull.recv_msg(0).expect("recv");
+    assert_eq!(
+        first.as_bytes().as_ptr() as usize,
+        first_at,
+        "inproc copied"
+    );
+    let held = second.as_bytes().clone();
+    drop(second);
+    drop(first);
+    // This thread dropped the first last: its buffer is the next one handed out here. The
+    // second's payload is still held, so it must not be. (A plain allocation of the same
+    // size in between takes what the allocator would have handed out again had the payload
+    // been freed, so that a reuse by the allocator does not pass for ours.)
+    let decoy: Vec<u8> = Vec::with_capacity(SIZE);
+    assert_ne!(decoy.as_ptr() as usize, first_at, "the payload was freed");
+    let reused = Message::buffer(SIZE);
+    assert_eq!(reused.as_ptr() as usize, first_at, "not reused");
+    assert!(reused.is_empty(), "what it held is readable");
+    let another = Message::buffer(SIZE);
+    assert_ne!(
+        another.as_ptr() as usize,
+        second_at,
+        "handed out while still held"
+    );
+    assert!(held.iter().all(|&b| b == 2), "a held payload changed");
+}
+
+#[test]
+fn payloads_written_over_tcp_come_back_from_the_io_thread() {
+    const SIZE: usize = 703;
+    const COUNT: usize = 2000;
+    let ctx = Context::new();
+    let (push, pull) = pipe(&ctx, &endpoint_for(Transport::Tcp));
+    let mut sent = HashSet::new();
+    for i in 0..COUNT {
+        let (msg, at) = message(SIZE, i as u8);
+        sent.insert(at);
+        push.send(msg, 0).expect("send");
+    }
+    for i in 0..COUNT {
+        let got = pull.recv_bytes(0).expect("recv");
+        assert_eq!(got.len(), SIZE);
+        assert!(
+            got.iter().all(|&b| b == i as u8),
+            "message {i} changed on the way"
+        );
+    }
+    // The I/O thread keeps what it wrote, and passes it on in batches once it holds more
+    // than a thread keeps; the last write may still be finishing.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let buf = Message::buffer(SIZE);
+        if sent.contains(&(buf.as_ptr() as usize)) {
+            assert!(buf.is_empty());
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no written payload came back to Message::buffer"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
