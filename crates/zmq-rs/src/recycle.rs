@@ -35,6 +35,9 @@ static WANTED: [AtomicUsize; WANTED_SIZES] = [const { AtomicUsize::new(0) }; WAN
 static NEXT_WANTED: AtomicUsize = AtomicUsize::new(0);
 
 static SHARED: Mutex<Vec<Shelf>> = Mutex::new(Vec::new());
+/// Batches in `SHARED`, of any size, as of its last change: a thread that sees none does
+/// not take the lock.
+static SHARED_BATCHES: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static LOCAL: RefCell<Vec<Shelf>> = const { RefCell::new(Vec::new()) };
@@ -130,10 +133,20 @@ pub(crate) fn take(size: usize) -> BytesMut {
 }
 
 fn take_batch(size: usize) -> Option<Vec<BytesMut>> {
+    if SHARED_BATCHES.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
     let mut shared = SHARED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    shelf(&mut shared, size).batches.pop()
+    let batch = shelf(&mut shared, size).batches.pop();
+    count_batches(&shared);
+    batch
+}
+
+fn count_batches(shared: &[Shelf]) {
+    let batches = shared.iter().map(|s| s.batches.len()).sum();
+    SHARED_BATCHES.store(batches, Ordering::Relaxed);
 }
 
 /// Keeps `buf` for reuse if its capacity is a wanted size and there is room; frees it
@@ -164,6 +177,7 @@ fn give_batch(size: usize, batch: Vec<BytesMut>) {
     if shelf.batches.len() < shared_limit(size) {
         shelf.batches.push(batch);
     }
+    count_batches(&shared);
 }
 
 /// Keeps a payload the library is done with, if nothing else refers to it and its size is
