@@ -47,6 +47,8 @@ thread_local! {
 #[derive(Debug)]
 struct Shelf {
     size: usize,
+    /// How many buffers a thread keeps before it moves half of them to the shared pool.
+    limit: usize,
     local: Vec<BytesMut>,
     batches: Vec<Vec<BytesMut>>,
 }
@@ -55,25 +57,21 @@ impl Shelf {
     fn new(size: usize) -> Self {
         Self {
             size,
+            limit: (LOCAL_BYTES / size).clamp(2, LOCAL_COUNT),
             local: Vec::new(),
             batches: Vec::new(),
         }
     }
-}
 
-/// Buffers of `size` a thread keeps before it moves half of them to the shared pool.
-fn local_limit(size: usize) -> usize {
-    (LOCAL_BYTES / size).clamp(2, LOCAL_COUNT)
-}
-
-/// Batches of `size` the shared pool keeps.
-fn shared_limit(size: usize) -> usize {
-    (SHARED_BYTES / (size * (local_limit(size) / 2))).max(1)
+    /// Batches the shared pool keeps.
+    fn shared_limit(&self) -> usize {
+        (SHARED_BYTES / (self.size * (self.limit / 2))).max(1)
+    }
 }
 
 /// Whether buffers of `size` are kept.
 fn wanted(size: usize) -> bool {
-    size != 0 && WANTED.iter().any(|w| w.load(Ordering::Relaxed) == size)
+    WANTED.iter().any(|w| w.load(Ordering::Relaxed) == size)
 }
 
 /// Whether any size is kept at all: a load, for paths that would otherwise hand buffers in.
@@ -88,18 +86,19 @@ fn want(size: usize) {
     }
 }
 
-/// The shelf for `size` among `shelves`, made if there is none; making one drops the shelves
-/// of sizes no longer wanted, so a thread holds at most one more than are wanted.
-fn shelf(shelves: &mut Vec<Shelf>, size: usize) -> &mut Shelf {
-    let at = match shelves.iter().position(|s| s.size == size) {
-        Some(at) => at,
-        None => {
-            shelves.retain(|s| wanted(s.size));
-            shelves.push(Shelf::new(size));
-            shelves.len() - 1
-        }
-    };
-    &mut shelves[at]
+/// Where the shelf for `size` is among `shelves`: found, or made if the size is wanted.
+/// Making one drops the shelves of sizes no longer wanted, so that a thread holds at most
+/// one more than are wanted; a shelf found is used without asking (the fast path).
+fn shelf_at(shelves: &mut Vec<Shelf>, size: usize) -> Option<usize> {
+    if let Some(at) = shelves.iter().position(|s| s.size == size) {
+        return Some(at);
+    }
+    if !wanted(size) {
+        return None;
+    }
+    shelves.retain(|s| wanted(s.size));
+    shelves.push(Shelf::new(size));
+    Some(shelves.len() - 1)
 }
 
 /// An empty buffer with room for exactly `size` octets, reused when one is kept.
@@ -112,15 +111,20 @@ pub(crate) fn take(size: usize) -> BytesMut {
     if size == 0 || size > MAX_SIZE {
         return BytesMut::with_capacity(size);
     }
-    want(size);
     let kept = LOCAL.try_with(|local| {
         let mut local = local.borrow_mut();
-        let shelf = shelf(&mut local, size);
-        if shelf.local.is_empty()
-            && let Some(batch) = take_batch(size)
-        {
-            shelf.local = batch;
+        let at = match local.iter().position(|s| s.size == size) {
+            Some(at) => at,
+            None => {
+                want(size);
+                shelf_at(&mut local, size)?
+            }
+        };
+        let shelf = &mut local[at];
+        if let Some(buf) = shelf.local.pop() {
+            return Some(buf);
         }
+        shelf.local = take_batch(size)?;
         shelf.local.pop()
     });
     match kept {
@@ -139,7 +143,8 @@ fn take_batch(size: usize) -> Option<Vec<BytesMut>> {
     let mut shared = SHARED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let batch = shelf(&mut shared, size).batches.pop();
+    let at = shelf_at(&mut shared, size)?;
+    let batch = shared[at].batches.pop();
     count_batches(&shared);
     batch
 }
@@ -151,43 +156,57 @@ fn count_batches(shared: &[Shelf]) {
 
 /// Keeps `buf` for reuse if its capacity is a wanted size and there is room; frees it
 /// otherwise.
-pub(crate) fn give(buf: BytesMut) {
+#[cfg(test)]
+fn give(buf: BytesMut) {
     let size = buf.capacity();
-    if size > MAX_SIZE || !wanted(size) {
+    if size == 0 || size > MAX_SIZE {
         return;
     }
     let _ = LOCAL.try_with(|local| {
         let mut local = local.borrow_mut();
-        let shelf = shelf(&mut local, size);
-        shelf.local.push(buf);
-        let limit = local_limit(size);
-        if shelf.local.len() >= limit {
-            let batch = shelf.local.split_off(limit / 2);
-            drop(local);
-            give_batch(size, batch);
+        if let Some(at) = shelf_at(&mut local, size) {
+            keep(&mut local[at], buf);
         }
     });
+}
+
+/// Keeps a payload the library is done with, if nothing else refers to it and its size is
+/// wanted (see [`give`]). The size is checked before the payload is looked at.
+pub(crate) fn give_bytes(payload: Bytes) {
+    let size = payload.len();
+    if size == 0 || size > MAX_SIZE {
+        return;
+    }
+    let _ = LOCAL.try_with(|local| {
+        let mut local = local.borrow_mut();
+        if let Some(at) = shelf_at(&mut local, size)
+            && let Ok(buf) = payload.try_into_mut()
+            && buf.capacity() == size
+        {
+            keep(&mut local[at], buf);
+        }
+    });
+}
+
+/// Puts `buf` on this thread's shelf, moving half of the shelf to the shared pool when full.
+fn keep(shelf: &mut Shelf, buf: BytesMut) {
+    shelf.local.push(buf);
+    if shelf.local.len() >= shelf.limit {
+        let batch = shelf.local.split_off(shelf.limit / 2);
+        give_batch(shelf.size, batch);
+    }
 }
 
 fn give_batch(size: usize, batch: Vec<BytesMut>) {
     let mut shared = SHARED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let shelf = shelf(&mut shared, size);
-    if shelf.batches.len() < shared_limit(size) {
-        shelf.batches.push(batch);
+    if let Some(at) = shelf_at(&mut shared, size)
+        && shared[at].batches.len() < shared[at].shared_limit()
+    {
+        shared[at].batches.push(batch);
     }
     count_batches(&shared);
-}
-
-/// Keeps a payload the library is done with, if nothing else refers to it and its size is
-/// wanted (see [`give`]).
-pub(crate) fn give_bytes(payload: Bytes) {
-    if wanted(payload.len())
-        && let Ok(buf) = payload.try_into_mut()
-    {
-        give(buf);
-    }
 }
 
 #[cfg(test)]
@@ -261,7 +280,10 @@ mod tests {
                 .find(|s| s.size == size)
                 .map_or(0, |s| s.local.len())
         });
-        assert!(local < local_limit(size), "{local} kept on this thread");
+        assert!(
+            local < Shelf::new(size).limit,
+            "{local} kept on this thread"
+        );
         let shared: usize = SHARED
             .lock()
             .expect("pool")
@@ -280,7 +302,7 @@ mod tests {
         let size = 1005;
         drop(take(size));
         let given: Vec<usize> = std::thread::spawn(move || {
-            let bufs: Vec<BytesMut> = (0..local_limit(size))
+            let bufs: Vec<BytesMut> = (0..Shelf::new(size).limit)
                 .map(|_| BytesMut::zeroed(size))
                 .collect();
             let at = bufs.iter().map(|b| b.as_ptr() as usize).collect();
