@@ -158,14 +158,15 @@ impl InprocLink {
     /// direction's lock and both sockets'. A transfer that may have left traffic behind (the
     /// receiver was full) sets the hint again.
     pub fn pull(self: &Arc<Self>, from: Side, effects: &mut Effects) {
-        if self.queued[from.index()].load(Ordering::SeqCst) {
+        if self.queued_since_pull(from) {
             self.transfer(from, effects);
         }
     }
 
-    /// Whether the socket on side `from` queued traffic since the last pull from it.
+    /// Whether the socket on side `from` queued traffic since the last pull from it
+    /// (sequentially consistent, see `note_queued`).
     pub fn queued_since_pull(&self, from: Side) -> bool {
-        self.queued[from.index()].load(Ordering::Acquire)
+        self.queued[from.index()].load(Ordering::SeqCst)
     }
 
     /// Whether traffic from `side` must be handed over as soon as it is queued.

@@ -676,16 +676,27 @@ impl Socket {
                         waiter.get_or_insert_with(|| Waiter::new(&self.shared.waiting));
                         self.shared.waiting.looking();
                     }
-                    drop(state);
-                    for &(ref link, side) in links.iter() {
-                        match direction {
-                            Direction::Send => link.transfer(side, &mut effects),
-                            Direction::Recv => link.pull(side.other(), &mut effects),
+                    // A receive pulls only the links whose hint says something was queued
+                    // (see `InprocLink::pull`); with none, it goes on without letting go of
+                    // the lock.
+                    let exchanges = match direction {
+                        Direction::Send => true,
+                        Direction::Recv => links
+                            .iter()
+                            .any(|(link, side)| link.queued_since_pull(side.other())),
+                    };
+                    if exchanges {
+                        drop(state);
+                        for &(ref link, side) in links.iter() {
+                            match direction {
+                                Direction::Send => link.transfer(side, &mut effects),
+                                Direction::Recv => link.pull(side.other(), &mut effects),
+                            }
                         }
+                        run_effects(&mut effects);
+                        state = self.lock_checked()?;
+                        continue;
                     }
-                    run_effects(&mut effects);
-                    state = self.lock_checked()?;
-                    continue;
                 }
             }
             if dontwait
@@ -728,11 +739,18 @@ impl Socket {
                 let links = state.inproc_links();
                 if !links.is_empty() {
                     drop(state);
-                    // Traffic came: look again as before, still not counted as waiting, so
-                    // that a streaming peer does not hand over to us.
+                    // Traffic came: pull it at once (it is in the links, not in our machine)
+                    // and look, still not counted as waiting, so that a streaming peer does
+                    // not hand over to us. Otherwise look once more before sleeping.
                     waited_in_vain = !await_inproc_traffic(&links);
+                    exchanged = !waited_in_vain;
+                    if exchanged {
+                        for &(ref link, side) in links.iter() {
+                            link.pull(side.other(), &mut effects);
+                        }
+                        run_effects(&mut effects);
+                    }
                     state = self.lock_checked()?;
-                    exchanged = false;
                     continue;
                 }
             }
