@@ -219,7 +219,10 @@ impl From<BytesMut> for Message {
 impl Drop for Message {
     /// Hands the payload to [`Message::buffer`] for reuse if nothing else refers to it.
     fn drop(&mut self) {
-        if crate::recycle::in_use() && self.data.len() <= crate::recycle::MAX_SIZE {
+        if !self.data.is_empty()
+            && self.data.len() <= crate::recycle::MAX_SIZE
+            && crate::recycle::in_use()
+        {
             crate::recycle::give_bytes(std::mem::take(&mut self.data));
         }
     }

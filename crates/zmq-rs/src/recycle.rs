@@ -173,17 +173,35 @@ fn give(buf: BytesMut) {
 /// Keeps a payload the library is done with, if nothing else refers to it and its size is
 /// wanted (see [`give`]). The size is checked before the payload is looked at.
 pub(crate) fn give_bytes(payload: Bytes) {
-    let size = payload.len();
-    if size == 0 || size > MAX_SIZE {
-        return;
-    }
+    give_all(std::iter::once(payload));
+}
+
+/// [`give_bytes`] for each of `payloads`, with one look at this thread's shelves.
+pub(crate) fn give_all(payloads: impl Iterator<Item = Bytes>) {
     let _ = LOCAL.try_with(|local| {
         let mut local = local.borrow_mut();
-        if let Some(at) = shelf_at(&mut local, size)
-            && let Ok(buf) = payload.try_into_mut()
-            && buf.capacity() == size
-        {
-            keep(&mut local[at], buf);
+        // The shelf of the last size seen: a stream's payloads mostly have one size.
+        let mut last: Option<(usize, usize)> = None;
+        for payload in payloads {
+            let size = payload.len();
+            if size == 0 || size > MAX_SIZE {
+                continue;
+            }
+            let at = match last {
+                Some((seen, at)) if seen == size => at,
+                _ => {
+                    let Some(at) = shelf_at(&mut local, size) else {
+                        continue;
+                    };
+                    last = Some((size, at));
+                    at
+                }
+            };
+            if let Ok(buf) = payload.try_into_mut()
+                && buf.capacity() == size
+            {
+                keep(&mut local[at], buf);
+            }
         }
     });
 }

@@ -841,7 +841,7 @@ impl Conn {
                 Err(e) => return Err(format!("write failed: {e}")),
             }
         }
-        self.tx.drain_spent().for_each(crate::recycle::give_bytes);
+        crate::recycle::give_all(self.tx.drain_spent());
         Ok(written)
     }
 }
