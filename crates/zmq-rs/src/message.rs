@@ -51,8 +51,9 @@ impl Message {
     /// written to a tcp or ipc connection, or a received message dropped. That spares the
     /// allocator's cross-thread path, which for small messages costs more than sending them.
     /// What is kept is bounded (a few sizes, at most 256 KiB of each per thread and 2 MiB in
-    /// all per size); payloads of other sizes, or still referred to elsewhere, are freed as
-    /// usual. Filled to exactly `size` octets, the buffer becomes the message's payload
+    /// all per size) and process-wide: it outlives sockets and contexts, and a thread's share
+    /// is freed when the thread ends. Payloads of other sizes, or still referred to
+    /// elsewhere, are freed as usual. Filled to exactly `size` octets, the buffer becomes the message's payload
     /// without a copy or an allocation.
     ///
     /// ```
