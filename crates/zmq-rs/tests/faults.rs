@@ -699,14 +699,20 @@ fn pub_drops_the_newest_messages_not_the_oldest_rfc29() {
     assert_eq!(got, expected, "not the oldest messages, in order");
 }
 
-/// Counts DONTWAIT sends a PUSH takes before WouldBlock, its PULL not reading.
-fn inproc_push_capacity(ctx: &Context, name: &str, hwm: i32) -> usize {
+/// A PUSH bound at `name` and a PULL connected to it, both with high-water marks of `hwm`.
+fn inproc_push_pull(ctx: &Context, name: &str, hwm: i32) -> (Socket, Socket) {
     let push = ours(ctx, zmq_rs::PUSH, 2000);
     push.set_sndhwm(hwm).expect("sndhwm");
     push.bind(name).expect("bind");
     let pull = ours(ctx, zmq_rs::PULL, 2000);
     pull.set_rcvhwm(hwm).expect("rcvhwm");
     pull.connect(name).expect("connect");
+    (push, pull)
+}
+
+/// Counts DONTWAIT sends a PUSH takes before WouldBlock, its PULL not reading.
+fn inproc_push_capacity(ctx: &Context, name: &str, hwm: i32) -> usize {
+    let (push, _pull) = inproc_push_pull(ctx, name, hwm);
     let mut pushed = 0;
     while push.send("x", DONTWAIT).is_ok() {
         pushed += 1;
@@ -751,12 +757,7 @@ fn inproc_push_blocks_at_sndhwm_plus_rcvhwm_like_libzmq() {
 fn inproc_pull_takes_what_waited_behind_its_full_queue_with_nothing_sent_since_rfc30() {
     const HWM: i32 = 10;
     let ctx = Context::new();
-    let push = ours(&ctx, zmq_rs::PUSH, 2000);
-    push.set_sndhwm(HWM).expect("sndhwm");
-    push.bind("inproc://faults-stranded").expect("bind");
-    let pull = ours(&ctx, zmq_rs::PULL, 2000);
-    pull.set_rcvhwm(HWM).expect("rcvhwm");
-    pull.connect("inproc://faults-stranded").expect("connect");
+    let (push, pull) = inproc_push_pull(&ctx, "inproc://faults-stranded", HWM);
     let mut sent = 0u32;
     while push.send(&sent.to_be_bytes()[..], DONTWAIT).is_ok() {
         sent += 1;
