@@ -432,4 +432,56 @@ mod tests {
             .tests(300)
             .quickcheck(prop as fn(Vec<Op>) -> bool);
     }
+
+    /// Kept bodies come back whole, each once: a small one as soon as it is copied, a large
+    /// one only once every octet of it has been written.
+    #[test]
+    fn spent_bodies_come_back_whole_once_and_never_before_written() {
+        /// Each body put: where it ends in the stream, the body, and whether it came back.
+        type Put = Vec<(usize, Bytes, bool)>;
+        fn check(tx: &mut TxBuf, put: &mut Put, written: usize) -> bool {
+            for body in tx.drain_spent() {
+                let Some((end, expected, back)) = put
+                    .iter_mut()
+                    .find(|(_, b, back)| !*back && b.as_ptr() == body.as_ptr())
+                else {
+                    return false;
+                };
+                let copied = body.len() < ZERO_COPY_THRESHOLD;
+                if body.len() != expected.len() || (!copied && *end > written) {
+                    return false;
+                }
+                *back = true;
+            }
+            true
+        }
+        fn prop(ops: Vec<(bool, u16)>) -> bool {
+            let mut tx = TxBuf::new();
+            tx.keep_spent(true);
+            let mut put = Put::new();
+            let mut queued = 0;
+            let mut written = 0;
+            for (is_put, n) in ops {
+                if is_put {
+                    let body = Bytes::from(vec![7u8; usize::from(n % 6000) + 1]);
+                    queued += body.len();
+                    put.push((queued, body.clone(), false));
+                    tx.put_bytes(body);
+                } else {
+                    let n = usize::from(n % 9000).min(tx.len());
+                    tx.advance(n);
+                    written += n;
+                }
+                if !check(&mut tx, &mut put, written) {
+                    return false;
+                }
+            }
+            written += tx.len();
+            tx.advance(tx.len());
+            check(&mut tx, &mut put, written) && put.iter().all(|(_, _, back)| *back)
+        }
+        quickcheck::QuickCheck::new()
+            .tests(300)
+            .quickcheck(prop as fn(Vec<(bool, u16)>) -> bool);
+    }
 }
