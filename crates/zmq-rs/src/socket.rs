@@ -13,7 +13,8 @@ use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 
 use crate::context::ContextInner;
 use crate::core::{
-    Effect, Effects, PeerLink, PeerSlot, SocketShared, SocketState, Waiter, run_effects,
+    Effect, Effects, InprocLinks, PeerLink, PeerSlot, SocketShared, SocketState, Waiter,
+    run_effects,
 };
 use crate::error::{Error, Result};
 use crate::io::{ConnectRequest, DirectReceive, DirectStep, IoCommand, ListenRequest};
@@ -679,12 +680,7 @@ impl Socket {
                     // A receive pulls only the links whose hint says something was queued
                     // (see `InprocLink::pull`); with none, it goes on without letting go of
                     // the lock.
-                    let exchanges = match direction {
-                        Direction::Send => true,
-                        Direction::Recv => links
-                            .iter()
-                            .any(|(link, side)| link.queued_since_pull(side.other())),
-                    };
+                    let exchanges = direction == Direction::Send || any_inproc_queued(&links);
                     if exchanges {
                         drop(state);
                         for &(ref link, side) in links.iter() {
@@ -745,10 +741,7 @@ impl Socket {
                     waited_in_vain = !await_inproc_traffic(&links);
                     exchanged = !waited_in_vain;
                     if exchanged {
-                        for &(ref link, side) in links.iter() {
-                            link.pull(side.other(), &mut effects);
-                        }
-                        run_effects(&mut effects);
+                        pull_inproc_links(&links);
                     }
                     state = self.lock_checked()?;
                     continue;
@@ -824,12 +817,7 @@ impl Socket {
     /// Pulls what inproc peers queued for this socket into its machine (before a poll).
     pub(crate) fn pull_inproc(&self) {
         self.shared.waiting.looking();
-        let links = self.shared.lock().inproc_links();
-        let mut effects = Effects::new();
-        for &(ref link, side) in links.iter() {
-            link.pull(side.other(), &mut effects);
-        }
-        run_effects(&mut effects);
+        pull_inproc_links(&self.shared.lock().inproc_links());
     }
 
     // ---- options -----------------------------------------------------------------------
@@ -1488,10 +1476,23 @@ const INPROC_AWAIT: Duration = Duration::from_micros(20);
 
 /// Waits up to [`INPROC_AWAIT`] until a peer on one of the links queues traffic for us,
 /// reading only the links' hints; says whether one did.
-fn await_inproc_traffic(links: &[(Arc<crate::inproc::InprocLink>, crate::inproc::Side)]) -> bool {
-    crate::awake::wait_until(INPROC_AWAIT, || {
-        links
-            .iter()
-            .any(|(link, side)| link.queued_since_pull(side.other()))
-    })
+fn await_inproc_traffic(links: &InprocLinks) -> bool {
+    crate::awake::wait_until(INPROC_AWAIT, || any_inproc_queued(links))
+}
+
+/// Whether a peer on one of the links queued traffic for us since we last pulled from it.
+fn any_inproc_queued(links: &InprocLinks) -> bool {
+    links
+        .iter()
+        .any(|(link, side)| link.queued_since_pull(side.other()))
+}
+
+/// Pulls what peers on the links queued for us (see [`crate::inproc::InprocLink::pull`]),
+/// and runs what that sets off. Call without the socket's lock.
+fn pull_inproc_links(links: &InprocLinks) {
+    let mut effects = Effects::new();
+    for &(ref link, side) in links.iter() {
+        link.pull(side.other(), &mut effects);
+    }
+    run_effects(&mut effects);
 }
