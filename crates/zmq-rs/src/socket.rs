@@ -817,7 +817,9 @@ impl Socket {
     /// Pulls what inproc peers queued for this socket into its machine (before a poll).
     pub(crate) fn pull_inproc(&self) {
         self.shared.waiting.looking();
-        pull_inproc_links(&self.shared.lock().inproc_links());
+        // Taken first: the lock must be released before pulling, which takes it again.
+        let links = self.shared.lock().inproc_links();
+        pull_inproc_links(&links);
     }
 
     // ---- options -----------------------------------------------------------------------
