@@ -20,6 +20,10 @@ pub struct AttachInfo {
     /// The routing id the user chose for this connection with `CONNECT_ROUTING_ID`
     /// (ROUTER, STREAM), if any.
     pub connect_routing_id: Option<Bytes>,
+    /// The peer is reached through a connection that sends message frames as they are (a
+    /// NULL or PLAIN mechanism; not STREAM's raw bytes): its outbound queue may hold small
+    /// messages already framed, many to one [`Traffic::Framed`] buffer.
+    pub packs_frames: bool,
 }
 
 /// What a peer announced in its handshake (READY's properties).

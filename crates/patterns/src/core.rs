@@ -109,6 +109,14 @@ impl Core {
         key
     }
 
+    /// Lets the pipe's outbound queue pack small messages (see
+    /// [`AttachInfo::packs_frames`](crate::AttachInfo::packs_frames)).
+    pub(crate) fn pack_frames(&mut self, key: Key) {
+        if let Some(pipe) = self.pipes.get_mut(key) {
+            pipe.pack_frames();
+        }
+    }
+
     /// A handshake completed on the pipe: from now on its traffic can flow.
     pub(crate) fn mark_connected(&mut self, key: Key) {
         if let Some(pipe) = self.pipes.get_mut(key) {

@@ -184,6 +184,9 @@ impl<B: Behaviour> Machine<B> {
             self.detach(peer);
         }
         let key = self.core.attach(peer);
+        if info.packs_frames {
+            self.core.pack_frames(key);
+        }
         self.behaviour.attached(&mut self.core, key, info);
         key
     }

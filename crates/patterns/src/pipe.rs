@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use zmtp_proto::{Msg, Traffic};
+use zmtp_proto::{FramePacker, Msg, Traffic};
 
 use crate::api::{PeerId, PeerStats};
 
@@ -134,9 +134,17 @@ pub(crate) struct Pipe {
     pub(crate) connected: bool,
     conflate: bool,
     out: VecDeque<Traffic>,
-    /// Payload octets in `out`, counted as they are queued: taking the whole queue then
-    /// costs O(1), and the driver does it under the socket's lock while the sender waits.
+    /// Small messages for a connection that sends frames as they are, packed as they are
+    /// queued; logically the tail of `out`, sealed into it as a [`Traffic::Framed`] before
+    /// anything else is queued or the queue is read.
+    packer: Option<FramePacker>,
+    /// Payload octets in `out` and the packer, counted as they are queued: taking the whole
+    /// queue then costs O(1), and the driver does it under the socket's lock while the sender
+    /// waits.
     out_bytes: usize,
+    /// Items in `out` and the packer as the flow control counts them: one per message or
+    /// command, a packed buffer as many as it holds.
+    out_items: usize,
     inq: VecDeque<Msg>,
     pub(crate) out_flow: Flow,
     pub(crate) in_flow: Flow,
@@ -165,7 +173,9 @@ impl Pipe {
             connected: false,
             conflate,
             out: VecDeque::new(),
+            packer: None,
             out_bytes: 0,
+            out_items: 0,
             inq: VecDeque::new(),
             out_flow: Flow::new(sndhwm),
             in_flow: Flow::new(rcvhwm),
@@ -188,6 +198,21 @@ impl Pipe {
     }
 
     // ---- outbound: written by the socket, read by the connection ----
+
+    /// Lets the outbound queue pack small messages as their wire frames (see
+    /// [`zmtp_proto::FramePacker`]); never with CONFLATE, whose queue keeps one message.
+    pub(crate) fn pack_frames(&mut self) {
+        if !self.conflate && self.packer.is_none() {
+            self.packer = Some(FramePacker::new());
+        }
+    }
+
+    /// Moves what the packer holds to the end of `out`, before anything else goes there.
+    fn seal(&mut self) {
+        if let Some(framed) = self.packer.as_mut().and_then(FramePacker::seal) {
+            self.out.push_back(Traffic::Framed(framed));
+        }
+    }
 
     /// libzmq's `check_write`: a live pipe whose writer is active and below the HWM. A failed
     /// check deactivates the writer until the connection has read enough.
@@ -214,41 +239,69 @@ impl Pipe {
             let dropped = self.out.len() as u64;
             self.out.clear();
             self.out_bytes = 0;
+            self.out_items = 0;
             self.out_flow.forget(dropped);
         }
-        let was_empty = self.out.is_empty();
+        let was_empty = self.out_items == 0;
         self.out_bytes += traffic_len(&traffic);
-        self.out.push_back(traffic);
+        self.out_items += 1;
         self.out_flow.written += 1;
+        match (&mut self.packer, traffic) {
+            (Some(packer), Traffic::Message(msg)) if FramePacker::fits(&msg) => {
+                if let Some(full) = packer.push(&msg) {
+                    self.out.push_back(Traffic::Framed(full));
+                }
+            }
+            (_, traffic) => {
+                self.seal();
+                self.out.push_back(traffic);
+            }
+        }
         was_empty
     }
 
     /// Takes the oldest outbound item; the flag says whether this read reactivated a writer
     /// that had found the queue full (libzmq's `activate_write` → `write_activated`).
     pub(crate) fn pop_out(&mut self) -> Option<(Traffic, bool)> {
+        if self.out.is_empty() {
+            self.seal();
+        }
         let traffic = self.out.pop_front()?;
         let len = traffic_len(&traffic);
+        let items = traffic_items(&traffic);
         self.out_bytes -= len;
-        self.stats.msgs_out += 1;
+        self.out_items -= items;
+        self.stats.msgs_out += items as u64;
         self.stats.bytes_out += len as u64;
-        let activated = self.out_flow.on_read() && self.live;
-        Some((traffic, activated))
+        let activated = if items == 1 {
+            self.out_flow.on_read()
+        } else {
+            self.out_flow.on_read_many(items as u64)
+        };
+        Some((traffic, activated && self.live))
     }
 
     /// Takes up to `max` queued outbound items at once, appending them to `into` (an O(1)
     /// swap when it takes them all and `into` is empty); returns how many and whether this
     /// reactivated the writer.
     pub(crate) fn take_out(&mut self, max: usize, into: &mut VecDeque<Traffic>) -> (usize, bool) {
+        self.seal();
         let n = self.out.len().min(max);
         if n == 0 {
             return (0, false);
         }
-        let bytes = if n == self.out.len() {
-            self.out_bytes
+        let (bytes, items) = if n == self.out.len() {
+            (self.out_bytes, self.out_items)
         } else {
-            self.out.iter().take(n).map(traffic_len).sum()
+            self.out
+                .iter()
+                .take(n)
+                .fold((0, 0), |(bytes, items), traffic| {
+                    (bytes + traffic_len(traffic), items + traffic_items(traffic))
+                })
         };
         self.out_bytes -= bytes;
+        self.out_items -= items;
         if n < self.out.len() {
             into.extend(self.out.drain(..n));
         } else if into.is_empty() {
@@ -256,22 +309,24 @@ impl Pipe {
         } else {
             into.append(&mut self.out);
         }
-        self.stats.msgs_out += n as u64;
+        self.stats.msgs_out += items as u64;
         self.stats.bytes_out += bytes as u64;
-        let activated = self.out_flow.on_read_many(n as u64) && self.live;
+        let activated = self.out_flow.on_read_many(items as u64) && self.live;
         (n, activated)
     }
 
     pub(crate) fn out_is_empty(&self) -> bool {
-        self.out.is_empty()
+        self.out_items == 0
     }
 
     /// Drops everything queued outbound (detach, or libzmq's `hiccup` on a reconnect of a
     /// subscriber). The writer is active again afterwards; true if it had been inactive.
     pub(crate) fn clear_out(&mut self) -> bool {
-        let dropped = self.out.len() as u64;
+        let dropped = self.out_items as u64;
+        self.seal();
         self.out.clear();
         self.out_bytes = 0;
+        self.out_items = 0;
         self.out_flow.forget(dropped);
         let was_inactive = !self.out_flow.writer_active;
         self.out_flow.writer_active = true;
@@ -388,7 +443,7 @@ impl Pipe {
 
     pub(crate) fn stats(&self) -> PeerStats {
         PeerStats {
-            queued_out: self.out.len(),
+            queued_out: self.out_items,
             queued_in: self.inq.len(),
             ..self.stats
         }
@@ -402,6 +457,16 @@ pub(crate) fn traffic_len(traffic: &Traffic) -> usize {
         Traffic::Subscribe(t) | Traffic::Cancel(t) | Traffic::Join(t) | Traffic::Leave(t) => {
             t.len()
         }
+        Traffic::Framed(framed) => framed.payload_len(),
+    }
+}
+
+/// How many items of the flow control a traffic item is: a packed buffer counts each
+/// message it holds.
+fn traffic_items(traffic: &Traffic) -> usize {
+    match traffic {
+        Traffic::Framed(framed) => framed.messages(),
+        _ => 1,
     }
 }
 

@@ -354,6 +354,7 @@ pub(crate) fn complete_link(
             patterns::AttachInfo {
                 locally_initiated: false,
                 connect_routing_id: None,
+                packs_frames: false,
             },
         );
         peer

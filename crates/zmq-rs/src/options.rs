@@ -59,6 +59,16 @@ pub(crate) struct SocketOptions {
     pub last_endpoint: String,
 }
 
+impl SocketOptions {
+    /// Whether connections made with these options send message frames as they are (NULL
+    /// or PLAIN; CURVE encrypts each, STREAM sends raw bytes), so that a peer's queue may
+    /// hold small messages already framed ([`patterns::AttachInfo::packs_frames`]).
+    pub fn sends_plain_frames(&self, socket_type: zmtp_proto::SocketType) -> bool {
+        let curve = self.curve_server || self.curve_server_key.is_some();
+        socket_type != zmtp_proto::SocketType::Stream && !curve
+    }
+}
+
 impl Default for SocketOptions {
     fn default() -> Self {
         Self {

@@ -274,6 +274,8 @@ impl Socket {
         effects: &mut Effects,
     ) -> PeerId {
         let label: Arc<str> = Arc::from(state.options.last_endpoint.as_str());
+        let packs_frames = matches!(link, PeerLink::Conn(_))
+            && state.options.sends_plain_frames(self.shared.socket_type);
         let entry = state.peers.vacant_entry();
         let peer = PeerId(entry.key());
         entry.insert(PeerSlot {
@@ -289,6 +291,7 @@ impl Socket {
             AttachInfo {
                 locally_initiated: true,
                 connect_routing_id,
+                packs_frames,
             },
         );
         self.shared.after_change(state, effects);

@@ -102,6 +102,7 @@ mod frame;
 mod greeting;
 mod mechanism;
 mod msg;
+mod packed;
 mod parse;
 mod session;
 mod socket_type;
@@ -119,6 +120,7 @@ pub use frame::{Frame, FrameDecoder, FrameHeader};
 pub use greeting::{Greeting, MechanismName, Version};
 pub use mechanism::MechanismConfig;
 pub use msg::{Msg, Properties, Traffic};
+pub use packed::{FramePacker, Framed, PACKED_MESSAGE_MAX};
 pub use session::{
     AuthRequest, AuthResult, DEFAULT_HANDSHAKE_TIMEOUT, Handshake, Session, SessionConfig,
     SessionEvent,

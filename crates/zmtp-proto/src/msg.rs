@@ -5,6 +5,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use smallvec::SmallVec;
 
+use crate::packed::Framed;
+
 /// Frames held inline before a message spills to the heap: enough for `[id, "", body]`.
 const INLINE_FRAMES: usize = 3;
 
@@ -202,6 +204,10 @@ pub enum Traffic {
     Join(Bytes),
     /// Leave a group (RFC 48 LEAVE).
     Leave(Bytes),
+    /// Whole messages already framed for the wire, many to one buffer (see [`Framed`]): what
+    /// a queue holds for a connection that sends frames as they are. Outbound only: a session
+    /// never decodes one, and a socket pattern handed one as inbound traffic drops it.
+    Framed(Framed),
 }
 
 /// Connection metadata: the properties a peer sent in READY (`Socket-Type`, `Identity`, `X-*`),

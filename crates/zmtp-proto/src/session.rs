@@ -29,6 +29,7 @@ use crate::frame::{Frame, FrameDecoder, put_header};
 use crate::greeting::{self, Greeting, MechanismName};
 use crate::mechanism::{self, HandshakeCtx, Mechanism, MechanismConfig, Step};
 use crate::msg::{Msg, Properties, Traffic};
+use crate::packed::Framed;
 use crate::parse::{self, GreetingPrefix};
 use crate::socket_type::SocketType;
 use crate::txbuf::TxBuf;
@@ -655,6 +656,19 @@ impl Session {
             Traffic::Cancel(topic) => self.send_subscription(false, topic, tx),
             Traffic::Join(group) => self.send_command(&Command::Join { group }, tx),
             Traffic::Leave(group) => self.send_command(&Command::Leave { group }, tx),
+            Traffic::Framed(framed) => self.send_framed(framed, tx),
+        }
+    }
+
+    /// Packed messages go out as they are when the mechanism adds nothing to frames; one
+    /// that does (CURVE) encodes them again frame by frame.
+    fn send_framed(&mut self, framed: Framed, tx: &mut TxBuf) {
+        if self.transparent {
+            tx.put_bytes(framed.into_wire());
+        } else {
+            for msg in framed.into_messages() {
+                self.send_message(msg, tx);
+            }
         }
     }
 

@@ -191,7 +191,7 @@ impl Behaviour for XPub {
                     self.pending.push_back(upstream);
                 }
             }
-            Traffic::Join(_) | Traffic::Leave(_) => {}
+            Traffic::Join(_) | Traffic::Leave(_) | Traffic::Framed(_) => {}
         }
     }
 

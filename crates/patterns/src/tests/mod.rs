@@ -15,6 +15,7 @@ mod draft;
 mod fairness;
 mod hwm;
 mod options;
+mod packing;
 mod pair;
 mod pipeline;
 mod properties;
@@ -73,6 +74,7 @@ pub(crate) fn connect(s: &mut Sock, peer: PeerId) {
         AttachInfo {
             locally_initiated: true,
             connect_routing_id: None,
+            packs_frames: false,
         },
     );
 }

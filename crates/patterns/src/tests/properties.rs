@@ -111,6 +111,75 @@ fn push_property() {
         .quickcheck(push_delivers_each_message_once_in_order as fn(u8, Vec<PushOp>) -> bool);
 }
 
+/// A queue that packs small messages ([`AttachInfo::packs_frames`]) behaves exactly as one
+/// that does not: the same sends accepted, the same messages (packed buffers taken apart)
+/// to the same peers in the same order, the same counters. `large` picks which sends are
+/// too large to pack.
+fn packing_changes_nothing_a_peer_sees(hwm: u8, ops: Vec<PushOp>, large: Vec<bool>) -> bool {
+    let hwm = usize::from(hwm % 5) + 1;
+    let run = |socket_type: SocketType, packs_frames: bool| {
+        let mut s = socket(socket_type);
+        set(&mut s, PatternOption::SndHwm(hwm));
+        let mut attached = [false; PEERS];
+        let mut log = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            match *op {
+                PushOp::Send => {
+                    let mut body = (i as u32).to_be_bytes().to_vec();
+                    if large.get(i).copied().unwrap_or(false) {
+                        body.resize(zmtp_proto::PACKED_MESSAGE_MAX + 1, 0);
+                    }
+                    let sent = s.send(now(), Msg::single(body)).is_ok();
+                    log.push(format!("send {sent}"));
+                }
+                PushOp::Transmit(p) => {
+                    while let Some(t) = s.poll_transmit(PeerId(p)) {
+                        let msgs: Vec<Msg> = match t {
+                            Traffic::Framed(framed) => framed.into_messages().collect(),
+                            Traffic::Message(m) => vec![m],
+                            other => return vec![format!("unexpected {other:?}")],
+                        };
+                        for m in msgs {
+                            log.push(format!("{p} <- {:?}", &m.frames()[0][..4]));
+                        }
+                    }
+                }
+                PushOp::Attach(p) if !attached[p] => {
+                    s.handle_peer_attached(
+                        now(),
+                        PeerId(p),
+                        AttachInfo {
+                            packs_frames,
+                            ..AttachInfo::default()
+                        },
+                    );
+                    connected(&mut s, PeerId(p), SocketType::Pull);
+                    attached[p] = true;
+                }
+                PushOp::Detach(p) if attached[p] => {
+                    s.handle_peer_detached(now(), PeerId(p));
+                    attached[p] = false;
+                }
+                _ => {}
+            }
+            let stats: Vec<_> = (0..PEERS).map(|p| s.peer_stats(PeerId(p))).collect();
+            log.push(format!("{stats:?} {}", s.is_writable()));
+        }
+        log
+    };
+    [SocketType::Push, SocketType::Dealer]
+        .into_iter()
+        .all(|t| run(t, true) == run(t, false))
+}
+
+#[test]
+fn packing_property() {
+    QuickCheck::new()
+        .tests(300)
+        .rng(Gen::new(80))
+        .quickcheck(packing_changes_nothing_a_peer_sees as fn(u8, Vec<PushOp>, Vec<bool>) -> bool);
+}
+
 /// `is_writable` says exactly whether `send` succeeds, for the load-balanced types.
 fn writable_predicts_send(hwm: u8, ops: Vec<PushOp>) -> bool {
     let hwm = usize::from(hwm % 5) + 1;

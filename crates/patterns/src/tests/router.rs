@@ -148,6 +148,7 @@ fn router_connect_routing_id_names_the_pipe_before_it_connects() {
         AttachInfo {
             locally_initiated: true,
             connect_routing_id: Some(b(b"srv")),
+            packs_frames: false,
         },
     );
     assert_eq!(s.routing_id_of(P1), Some(b(b"srv")));

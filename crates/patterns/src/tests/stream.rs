@@ -67,6 +67,7 @@ fn stream_connect_routing_id_names_an_outgoing_connection() {
         AttachInfo {
             locally_initiated: true,
             connect_routing_id: Some(b(b"web")),
+            packs_frames: false,
         },
     );
     assert_eq!(s.routing_id_of(P1), Some(b(b"web")));

@@ -35,6 +35,7 @@ impl Node {
             AttachInfo {
                 locally_initiated,
                 connect_routing_id: None,
+                packs_frames: false,
             },
         );
         self.trace(net, || TraceEvent::Attached {

@@ -11,6 +11,7 @@ use super::*;
 use crate::error::{DecodeError, Incompatibility, ProtocolError};
 use crate::greeting::Version;
 use crate::msg;
+use crate::packed::FramePacker;
 use crate::txbuf::ZERO_COPY_THRESHOLD;
 
 // ---- harness -------------------------------------------------------------------------------
@@ -532,6 +533,64 @@ fn a_batch_encodes_as_single_sends_and_stops_at_the_limit_rfc23() {
         queue.front(),
         Some(&Traffic::Subscribe(Bytes::from_static(b"topic")))
     );
+}
+
+/// RFC 23: a packed buffer (`Traffic::Framed`) puts on the wire exactly what sending its
+/// messages one by one does, over NULL and PLAIN, whose frames go as they are; the peer
+/// receives the messages.
+#[test]
+fn a_packed_buffer_is_the_messages_frames_on_the_wire_rfc23() {
+    let msgs = [
+        msg![b"one"],
+        msg![b"", b"multi", b"part"],
+        Msg::single(vec![3u8; 300]),
+    ];
+    let ready_pair = |plain: bool| {
+        let mut pair = if plain {
+            Pair::new(
+                plain_client(SocketType::Push, b"u", b"p"),
+                plain_server(SocketType::Pull),
+            )
+        } else {
+            Pair::new(null(SocketType::Push), null(SocketType::Pull))
+        };
+        pair.run();
+        if plain {
+            pair.server.session.handle_auth(
+                pair.now,
+                AuthResult::Allow {
+                    user_id: Bytes::from_static(b"u"),
+                },
+            );
+            pair.server.poll(pair.now);
+            pair.run();
+        }
+        assert!(pair.client.ready().is_some(), "{:?}", pair.client.error);
+        pair
+    };
+    for plain in [false, true] {
+        let (mut single, mut packed) = (ready_pair(plain), ready_pair(plain));
+        for m in &msgs {
+            single.client.send(Traffic::Message(m.clone()));
+        }
+        let mut packer = FramePacker::new();
+        let mut sealed = Vec::new();
+        for m in &msgs {
+            sealed.extend(packer.push(m));
+        }
+        sealed.extend(packer.seal());
+        for framed in sealed {
+            packed.client.send(Traffic::Framed(framed));
+        }
+        let wire = packed.client.output(packed.now);
+        assert_eq!(wire, single.client.output(single.now), "plain: {plain}");
+        packed.server.feed(packed.now, &wire);
+        assert_eq!(
+            packed.server.traffic(),
+            msgs.clone().map(Traffic::Message),
+            "plain: {plain}"
+        );
+    }
 }
 
 /// `poll_traffic` queues what `poll_event` returns, in order, stops when its queue is full
