@@ -206,6 +206,43 @@ fn push_pull(push: &dyn Sock, pull: &dyn Sock) {
     }
 }
 
+/// RFC 23 framing across the sizes our queue packs and those it does not: short and long
+/// frames (255/256 octets), messages just under and over the packing limit, multipart
+/// messages and empty frames, interleaved, arrive whole and in order either way.
+fn push_pull_mixed_sizes(push: &dyn Sock, pull: &dyn Sock) {
+    let limit = zmtp_proto::PACKED_MESSAGE_MAX;
+    let sizes = [
+        0,
+        1,
+        255,
+        256,
+        limit - 1,
+        limit,
+        limit + 1,
+        4096,
+        70_000,
+        64,
+    ];
+    let messages: Vec<Vec<Vec<u8>>> = (0..200usize)
+        .map(|i| {
+            let size = sizes[i % sizes.len()];
+            let body = vec![(i % 251) as u8; size];
+            match i % 3 {
+                0 => vec![body],
+                1 => vec![(i as u32).to_be_bytes().to_vec(), vec![], body],
+                _ => vec![body.clone(), body],
+            }
+        })
+        .collect();
+    for m in &messages {
+        let parts: Vec<&[u8]> = m.iter().map(Vec::as_slice).collect();
+        push.send_parts(&parts);
+    }
+    for (i, m) in messages.iter().enumerate() {
+        assert_eq!(&pull.recv_parts().expect("message"), m, "message {i}");
+    }
+}
+
 /// RFC 31: PAIR both ways.
 fn pair_pair(a: &dyn Sock, b: &dyn Sock) {
     a.send_parts(&[b"ping"]);
@@ -322,6 +359,11 @@ fn dealer_dealer_interop() {
 #[test]
 fn push_pull_interop() {
     run_pair(zmq_rs::PUSH, zmq_rs::PULL, push_pull);
+}
+
+#[test]
+fn push_pull_mixed_sizes_interop() {
+    run_pair(zmq_rs::PUSH, zmq_rs::PULL, push_pull_mixed_sizes);
 }
 
 #[test]
