@@ -390,7 +390,12 @@ impl Pipe {
         if n == 0 {
             return (0, false);
         }
-        into.extend(self.inq.drain(..n));
+        if n == self.inq.len() && into.is_empty() {
+            // All of it: trade buffers instead of moving each message.
+            std::mem::swap(&mut self.inq, into);
+        } else {
+            into.extend(self.inq.drain(..n));
+        }
         let resumed = self.in_flow.on_read_many(n as u64) && self.live;
         (n, resumed)
     }
@@ -407,6 +412,23 @@ impl Pipe {
         max: usize,
         single_frame_only: bool,
     ) -> (usize, usize, usize) {
+        if let Some(n) = self.room_for_messages(batch, max, single_frame_only) {
+            // Every item is queued: count them, then move them in one pass.
+            for traffic in batch.iter().take(n) {
+                self.count_in(traffic);
+            }
+            self.inq
+                .extend(batch.drain(..n).filter_map(|traffic| match traffic {
+                    Traffic::Message(msg) => Some(msg),
+                    _ => None,
+                }));
+            self.in_flow.written += n as u64;
+            if !self.in_flow.has_room() {
+                // As `push_in`: the connection stops reading until ResumeReceive.
+                self.in_flow.writer_active = false;
+            }
+            return (n, n, 0);
+        }
         let (mut taken, mut queued, mut replaced) = (0, 0, 0);
         while taken < max && self.can_receive() {
             let Some(traffic) = batch.pop_front() else {
@@ -422,6 +444,26 @@ impl Pipe {
             }
         }
         (taken, queued, replaced)
+    }
+
+    /// How many items from the front of `batch` (at most `max`) [`Pipe::push_in_batch`]
+    /// would take, when each of them would be queued as it is: all messages (of one frame
+    /// with `single_frame_only`), no CONFLATE. `None` when that does not hold.
+    fn room_for_messages(
+        &self,
+        batch: &VecDeque<Traffic>,
+        max: usize,
+        single_frame_only: bool,
+    ) -> Option<usize> {
+        if self.conflate {
+            return None;
+        }
+        let n = self.receive_room().min(max).min(batch.len());
+        let all_queued = batch.iter().take(n).all(|traffic| match traffic {
+            Traffic::Message(msg) => !single_frame_only || msg.len() == 1,
+            _ => false,
+        });
+        all_queued.then_some(n)
     }
 
     pub(crate) fn in_len(&self) -> usize {
