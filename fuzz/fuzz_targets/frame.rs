@@ -1,6 +1,8 @@
 //! Frame decoding (RFC 23 "Framing"): the input is cut into reads of fuzzer-chosen sizes and
-//! fed to a `FrameDecoder` with a fuzzer-chosen maximum. Never panics, never consumes on error
-//! or incomplete input, and every decoded frame re-encodes to a frame that decodes the same.
+//! fed to a `FrameDecoder` with a fuzzer-chosen maximum, and, when the fuzzer says so, large
+//! headers taken off early (`take_headers_from`). Never panics, never consumes on error or
+//! incomplete input (but a header taken off), decodes the same frames with headers taken
+//! off or not, and every decoded frame re-encodes to a frame that decodes the same.
 
 #![no_main]
 
@@ -20,30 +22,58 @@ fuzz_target!(|data: &[u8]| {
     };
     let chunk = usize::from(chunk_sel).max(1);
     let _ = FrameHeader::decode(input);
+    let plain = decode(input, chunk, max, None);
+    if max_sel & 0x80 != 0 {
+        let taking = decode(input, chunk, max, Some(usize::from(chunk_sel >> 4)));
+        assert_eq!(plain, taking);
+    }
+});
+
+/// The frames decoded, and whether decoding stopped at an error.
+fn decode(
+    input: &[u8],
+    chunk: usize,
+    max: Option<u64>,
+    take_from: Option<usize>,
+) -> (Vec<Frame>, bool) {
     let mut decoder = FrameDecoder::new(max);
+    if let Some(min) = take_from {
+        decoder.take_headers_from(min);
+    }
+    let mut frames = Vec::new();
     let mut rx = BytesMut::new();
     for piece in input.chunks(chunk) {
         rx.extend_from_slice(piece);
         loop {
             let before = rx.len();
+            let was_taken = decoder.taken_header().is_some();
             match decoder.decode(&mut rx) {
                 Ok(Decoded::Complete { value, consumed }) => {
                     assert_eq!(before - rx.len(), consumed);
                     check_round_trip(&value);
+                    frames.push(value);
                 }
                 Ok(Decoded::Incomplete { needed }) => {
                     assert!(needed > 0);
-                    assert_eq!(rx.len(), before);
+                    match decoder.taken_header() {
+                        Some(body_len) if !was_taken => {
+                            assert!(before - rx.len() <= 9, "only a header is taken");
+                            assert!(take_from.is_some_and(|min| body_len >= min));
+                            assert_eq!(rx.len() + needed, body_len);
+                        }
+                        _ => assert_eq!(rx.len(), before),
+                    }
                     break;
                 }
                 Err(_) => {
                     assert_eq!(rx.len(), before);
-                    return;
+                    return (frames, true);
                 }
             }
         }
     }
-});
+    (frames, false)
+}
 
 fn check_round_trip(frame: &Frame) {
     let mut out = BytesMut::new();

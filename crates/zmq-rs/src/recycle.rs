@@ -108,8 +108,34 @@ fn shelf_at(shelves: &mut Vec<Shelf>, size: usize) -> Option<usize> {
 /// last, and wait for that core: for 64-octet messages over tcp that was the difference
 /// between a gain and a loss.
 pub(crate) fn take(size: usize) -> BytesMut {
+    match take_kept(size) {
+        Some(mut buf) => {
+            buf.clear();
+            buf
+        }
+        None => BytesMut::with_capacity(size),
+    }
+}
+
+/// A buffer of exactly `size` octets, all of them initialised (`len() == size`), to read
+/// into: reused when one is kept, with what it held still in it, zeroed otherwise. Whoever
+/// takes it must overwrite every octet before any is read as data.
+pub(crate) fn take_filled(size: usize) -> BytesMut {
+    match take_kept(size) {
+        Some(buf) if buf.len() == size => buf,
+        Some(mut buf) => {
+            buf.clear();
+            buf.resize(size, 0);
+            buf
+        }
+        None => BytesMut::zeroed(size),
+    }
+}
+
+/// A kept buffer of capacity `size`, as it was given (asking makes the size wanted).
+fn take_kept(size: usize) -> Option<BytesMut> {
     if size == 0 || size > MAX_SIZE {
-        return BytesMut::with_capacity(size);
+        return None;
     }
     let kept = LOCAL.try_with(|local| {
         let mut local = local.borrow_mut();
@@ -127,13 +153,7 @@ pub(crate) fn take(size: usize) -> BytesMut {
         shelf.local = take_batch(size)?;
         shelf.local.pop()
     });
-    match kept {
-        Ok(Some(mut buf)) => {
-            buf.clear();
-            buf
-        }
-        _ => BytesMut::with_capacity(size),
-    }
+    kept.ok().flatten()
 }
 
 fn take_batch(size: usize) -> Option<Vec<BytesMut>> {

@@ -1439,6 +1439,7 @@ pub(crate) fn session_config(socket: &SocketShared) -> std::result::Result<Sessi
     // NULL asks ZAP only when a domain is set, as libzmq 4.3 (PLAIN and CURVE servers always).
     config.authenticate = !o.zap_domain.is_empty();
     config.max_msg_size = u64::try_from(o.maxmsgsize).ok();
+    config.read_bodies_apart_from = Some(crate::io::READ_APART_FROM);
     config.handshake_timeout = positive_millis(o.handshake_ivl);
     config.heartbeat_interval = positive_millis(o.heartbeat_ivl);
     config.heartbeat_ttl = positive_millis(o.heartbeat_ttl);

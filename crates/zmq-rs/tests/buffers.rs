@@ -118,3 +118,37 @@ fn payloads_written_over_tcp_come_back_from_the_io_thread() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A large message read over tcp arrives in a buffer of its own, read straight into rather
+/// than grown around (RFC 23 frames of 16 KiB or more), and that buffer comes back to
+/// `Message::buffer` once the message is dropped.
+#[test]
+fn a_large_payload_received_over_tcp_is_its_own_buffer_and_comes_back_once_dropped() {
+    const SIZE: usize = 40_001;
+    let ctx = Context::new();
+    let (push, pull) = pipe(&ctx, &endpoint_for(Transport::Tcp));
+    for fill in [1, 2, 3] {
+        push.send(message(SIZE, fill).0, 0).expect("send");
+    }
+    let mut at = Vec::new();
+    for fill in [1, 2, 3] {
+        let got = pull.recv_msg(0).expect("recv");
+        assert_eq!(got.len(), SIZE);
+        assert!(
+            got.as_bytes().iter().all(|&b| b == fill),
+            "message {fill} changed"
+        );
+        at.push(got.as_bytes().as_ptr() as usize);
+    }
+    assert!(
+        at.windows(2).all(|w| w[0] != w[1]),
+        "each payload its own buffer"
+    );
+    // The last one received, dropped last above, is the first handed out again.
+    let reused = Message::buffer(SIZE);
+    assert!(
+        at.contains(&(reused.as_ptr() as usize)),
+        "no received payload came back"
+    );
+    assert!(reused.is_empty());
+}

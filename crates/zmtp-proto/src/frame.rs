@@ -190,15 +190,35 @@ impl FrameMut {
 /// frames: an empty frame costs two octets on the wire but a 32-octet handle in memory, so
 /// this keeps the handles of one message within the maximum too (libzmq has no such limit;
 /// real messages have a handful of frames).
+///
+/// With [`FrameDecoder::take_headers_from`], a large frame whose body has not all arrived has
+/// its header taken off the buffer, so that the buffer holds the body alone from its first
+/// octet: the driver may then read the rest straight into a buffer of the body's size (see
+/// [`FrameDecoder::taken_header`]).
 #[derive(Debug, Clone, Default)]
 pub struct FrameDecoder {
     max_msg_size: Option<u64>,
+    /// Bodies of at least this many octets get their header taken off early; `None`: never.
+    take_headers_from: Option<usize>,
+    /// The header taken off the front of the buffer, its checks done: the body follows.
+    taken: Option<TakenHeader>,
     /// Octets of the current multipart message's frames so far.
     msg_len: u64,
     /// Frames of the current multipart message so far.
     msg_frames: u64,
     /// Between the frames of a multipart message.
     in_message: bool,
+}
+
+/// A frame header already checked and removed from the buffer, whose body is awaited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TakenHeader {
+    body_len: usize,
+    more: bool,
+    command: bool,
+    /// The message's octets and frames counting this frame.
+    msg_len: u64,
+    msg_frames: u64,
 }
 
 /// Memory taken by one frame's handle, used to derive the frame limit.
@@ -212,6 +232,8 @@ impl FrameDecoder {
     pub fn new(max_msg_size: Option<u64>) -> Self {
         Self {
             max_msg_size,
+            take_headers_from: None,
+            taken: None,
             msg_len: 0,
             msg_frames: 0,
             in_message: false,
@@ -223,6 +245,20 @@ impl FrameDecoder {
     pub fn max_frames(&self) -> Option<u64> {
         self.max_msg_size
             .map(|max| (max / FRAME_HANDLE_COST).max(MIN_FRAME_LIMIT))
+    }
+
+    /// From now on, a frame of at least `min_body` octets whose body is not all in the buffer
+    /// has its header taken off (its checks done): the buffer then holds the body alone, from
+    /// its first octet. Decoding is otherwise the same.
+    pub fn take_headers_from(&mut self, min_body: usize) {
+        self.take_headers_from = Some(min_body);
+    }
+
+    /// The body length of a frame whose header was taken off the buffer and whose body has
+    /// not all arrived: the buffer holds its first octets, and the frame completes once it
+    /// holds this many.
+    pub fn taken_header(&self) -> Option<usize> {
+        self.taken.map(|t| t.body_len)
     }
 
     /// The configured maximum.
@@ -237,7 +273,8 @@ impl FrameDecoder {
 
     /// Decodes one frame from the front of `rx`. On [`Decoded::Complete`] the frame's octets
     /// (`consumed` of them) have been removed from `rx` and its body shares `rx`'s memory; on
-    /// [`Decoded::Incomplete`] `rx` is untouched. Errors leave `rx` untouched too.
+    /// [`Decoded::Incomplete`] `rx` is untouched, but for the header of a large frame taken
+    /// off (see [`FrameDecoder::take_headers_from`]). Errors leave `rx` untouched too.
     #[inline(always)]
     pub fn decode(&mut self, rx: &mut BytesMut) -> Result<Decoded<Frame>, DecodeError> {
         let (header_len, body_len, more, command) = match self.next_frame(rx)? {
@@ -286,8 +323,17 @@ impl FrameDecoder {
     #[inline(always)]
     fn next_frame(
         &mut self,
-        rx: &BytesMut,
+        rx: &mut BytesMut,
     ) -> Result<Decoded<(usize, usize, bool, bool)>, DecodeError> {
+        if let Some(taken) = self.taken {
+            if rx.len() < taken.body_len {
+                return Ok(Decoded::Incomplete {
+                    needed: taken.body_len - rx.len(),
+                });
+            }
+            self.taken = None;
+            return Ok(self.complete(0, taken));
+        }
         let (raw, header_len) = match parse::frame_header(rx)? {
             Decoded::Complete { value, consumed } => (value, consumed),
             Decoded::Incomplete { needed } => return Ok(Decoded::Incomplete { needed }),
@@ -316,21 +362,41 @@ impl FrameDecoder {
         // parse::frame_header already refused sizes that do not fit in usize.
         let body_len =
             usize::try_from(raw.len).map_err(|_| DecodeError::LengthOutOfRange { len: raw.len })?;
+        let taken = TakenHeader {
+            body_len,
+            more,
+            command,
+            msg_len,
+            msg_frames,
+        };
         let available = rx.len().saturating_sub(header_len);
         if available < body_len {
+            if self.take_headers_from.is_some_and(|min| body_len >= min) {
+                rx.advance(header_len);
+                self.taken = Some(taken);
+            }
             return Ok(Decoded::Incomplete {
                 needed: body_len - available,
             });
         }
-        if !command {
-            self.msg_len = if more { msg_len } else { 0 };
-            self.msg_frames = if more { msg_frames } else { 0 };
-            self.in_message = more;
+        Ok(self.complete(header_len, taken))
+    }
+
+    /// A whole frame is in the buffer: updates the message state.
+    fn complete(
+        &mut self,
+        header_len: usize,
+        frame: TakenHeader,
+    ) -> Decoded<(usize, usize, bool, bool)> {
+        if !frame.command {
+            self.msg_len = if frame.more { frame.msg_len } else { 0 };
+            self.msg_frames = if frame.more { frame.msg_frames } else { 0 };
+            self.in_message = frame.more;
         }
-        Ok(Decoded::Complete {
-            value: (header_len, body_len, more, command),
-            consumed: header_len + body_len,
-        })
+        Decoded::Complete {
+            value: (header_len, frame.body_len, frame.more, frame.command),
+            consumed: header_len + frame.body_len,
+        }
     }
 }
 

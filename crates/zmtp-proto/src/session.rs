@@ -74,6 +74,10 @@ pub struct SessionConfig {
     /// [`MechanismConfig::CurveServer`] ([`ConfigError::MissingRngSeed`] otherwise); unused
     /// by NULL and PLAIN.
     pub rng_seed: Option<RngSeed>,
+    /// A frame of at least this many octets whose body has not all arrived has its header
+    /// taken off the receive buffer, so that the driver can read the body straight into a
+    /// buffer of its size ([`Session::awaited_body`]). `None`: never.
+    pub read_bodies_apart_from: Option<usize>,
 }
 
 impl SessionConfig {
@@ -90,6 +94,7 @@ impl SessionConfig {
             heartbeat_interval: None,
             heartbeat_ttl: None,
             heartbeat_timeout: None,
+            read_bodies_apart_from: None,
             metadata: Properties::new(),
             rng_seed: None,
         }
@@ -371,7 +376,13 @@ impl Session {
             awaiting_auth: false,
             user_id: None,
             pending_event: None,
-            decoder: FrameDecoder::new(config.max_msg_size),
+            decoder: {
+                let mut decoder = FrameDecoder::new(config.max_msg_size);
+                if let Some(min) = config.read_bodies_apart_from {
+                    decoder.take_headers_from(min);
+                }
+                decoder
+            },
             partial: Msg::new(),
             decrypted_len: 0,
             decrypted_frames: 0,
@@ -728,6 +739,20 @@ impl Session {
             self.pending_pong = None;
         }
         err
+    }
+
+    /// The length of a frame body the receive buffer holds the start of, alone, its header
+    /// taken off (see [`SessionConfig::read_bodies_apart_from`]): the next frame decoded
+    /// once the buffer holds this many octets. The driver may move what the buffer holds into
+    /// a buffer of this size, read the rest into it, and hand it back as the receive buffer.
+    pub fn awaited_body(&self) -> Option<usize> {
+        self.decoder.taken_header()
+    }
+
+    /// Octets arrived that the driver keeps aside for [`Session::awaited_body`]: a sign of
+    /// life, as traffic is.
+    pub fn handle_body_progress(&mut self) {
+        self.note_alive();
     }
 
     /// Traffic from the peer is a sign of life: it answers our PING and renews its TTL.

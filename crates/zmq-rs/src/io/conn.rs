@@ -25,6 +25,15 @@ use crate::zap::Decision;
 
 /// Bytes asked of the kernel per read, at most.
 const READ_CHUNK: usize = 64 * 1024;
+/// A frame body of at least this many octets, arriving over several reads, is read straight
+/// into a buffer of its size (`Session::awaited_body`) instead of growing the read buffer
+/// around it: what arrived before is copied once (a read's worth at most), no buffer grows
+/// past malloc's mmap threshold (faulted in and unmapped at every message), and the payload
+/// owns its memory, which `Message::buffer`'s pool takes back for the next one.
+pub(crate) const READ_APART_FROM: usize = 16 * 1024;
+/// ... and at most this many: a body a peer announces larger costs memory only as it
+/// arrives, in reads of the usual size.
+const READ_APART_UP_TO: usize = crate::recycle::MAX_SIZE;
 /// Bytes asked per read at first: an idle connection holds little memory, and a busy one
 /// doubles its reads up to [`READ_CHUNK`].
 const FIRST_READ: usize = 8 * 1024;
@@ -80,6 +89,9 @@ pub(crate) struct Conn {
     /// None until the TCP connect completes (for connections we initiate).
     pub session: Option<Session>,
     pub rx: BytesMut,
+    /// A large frame body being read straight into a buffer of its size, its header already
+    /// taken off `rx` by the session (see `READ_APART_FROM`).
+    awaited: Option<AwaitedBody>,
     /// How much the next read asks for (grows while reads fill it).
     pub read_size: usize,
     /// The last read returned less than it asked for: the kernel had nothing more then, and
@@ -169,6 +181,7 @@ impl IoLoop {
             origin,
             session: None,
             rx: BytesMut::new(),
+            awaited: None,
             read_size: FIRST_READ,
             drained: false,
             hup_seen: false,
@@ -517,6 +530,9 @@ impl Conn {
             }
             return Ok(0);
         }
+        if let Some(read) = self.read_awaited_body(me, effects)? {
+            return Ok(read);
+        }
         let start = self.rx.len();
         if self.rx.capacity() - start < MIN_READ.min(self.read_size) {
             // Frames already handed out keep the old buffer alive: start a new one. Buffers
@@ -554,6 +570,64 @@ impl Conn {
         }
         self.decode(me, effects)?;
         Ok(read)
+    }
+
+    /// Reads a large frame's body straight into a buffer of its size (see `READ_APART_FROM`),
+    /// and decodes it once whole. `None` when no such body is awaited: read as usual.
+    fn read_awaited_body(
+        &mut self,
+        me: ConnRef,
+        effects: &mut Effects,
+    ) -> Result<Option<usize>, String> {
+        if self.awaited.is_none() {
+            let Some(len) = self.session.as_ref().and_then(Session::awaited_body) else {
+                return Ok(None);
+            };
+            if !(READ_APART_FROM..=READ_APART_UP_TO).contains(&len) || self.rx.len() >= len {
+                return Ok(None);
+            }
+            // The start of the body, alone at the front of `rx`, moves to the new buffer;
+            // `rx` keeps its room for the reads after this body.
+            let mut body = crate::recycle::take_filled(len);
+            let have = self.rx.len();
+            body[..have].copy_from_slice(&self.rx);
+            self.rx.clear();
+            self.awaited = Some(AwaitedBody { body, filled: have });
+        }
+        let Some(awaited) = self.awaited.as_mut() else {
+            return Ok(None);
+        };
+        let room = awaited.body.len() - awaited.filled;
+        let (read, drained) = match self.stream.read(&mut awaited.body[awaited.filled..]) {
+            Ok(0) => {
+                self.eof = true;
+                (0, true)
+            }
+            Ok(n) => (n, n < room),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (0, true),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
+            Err(e) => return Err(format!("read failed: {e}")),
+        };
+        awaited.filled += read;
+        self.drained = drained;
+        if read > 0
+            && let Some(session) = self.session.as_mut()
+        {
+            session.handle_body_progress();
+        }
+        if awaited.filled == awaited.body.len()
+            && let Some(whole) = self.awaited.take()
+        {
+            let spare = std::mem::replace(&mut self.rx, whole.body);
+            self.decode(me, effects)?;
+            if self.rx.is_empty() {
+                self.rx = spare;
+            }
+            // The next frame is likely as large: a short read finds its header, and little
+            // of its body to copy.
+            self.read_size = FIRST_READ;
+        }
+        Ok(Some(read))
     }
 
     /// Decodes what was read and hands it to the pattern, in batches under one lock.
@@ -872,4 +946,12 @@ impl Conn {
         crate::recycle::give_all(self.tx.drain_spent());
         Ok(written)
     }
+}
+
+/// A large frame body being read into a buffer of its size (see `READ_APART_FROM`).
+#[derive(Debug)]
+struct AwaitedBody {
+    /// Exactly the body's length; octets past `filled` are stale (a reused buffer) or zero.
+    body: BytesMut,
+    filled: usize,
 }

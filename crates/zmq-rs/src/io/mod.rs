@@ -31,8 +31,8 @@ use transports::{Backoff, Endpoint, Listener};
 
 use crate::core::{Effects, SocketShared};
 use crate::monitor::SocketEvent;
-pub(crate) use conn::ConnCell;
 use conn::NewConn;
+pub(crate) use conn::{ConnCell, READ_APART_FROM};
 pub(crate) use direct::{DirectReceive, DirectStep, DirectWait, direct_flush};
 use timers::{TimerKey, Timers};
 

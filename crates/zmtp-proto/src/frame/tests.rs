@@ -266,3 +266,54 @@ fn a_maximum_also_bounds_the_frames_of_one_message() {
     assert_eq!(FrameDecoder::new(Some(1 << 20)).max_frames(), Some(1 << 15));
     assert_eq!(FrameDecoder::new(None).max_frames(), None);
 }
+
+/// With headers taken off early, a large frame whose body is still arriving leaves its body
+/// alone at the front of the buffer; the frames decoded are the same, however the octets are
+/// cut into reads, including a maximum message size checked once.
+#[test]
+fn taking_large_headers_off_early_decodes_the_same_frames_in_any_chunking() {
+    let mut wire = BytesMut::new();
+    let sizes = [3usize, 70_000, 0, 5000, 4999, 65_536, 12];
+    for (i, size) in sizes.iter().enumerate() {
+        Frame::message(Bytes::from(vec![i as u8; *size]), i % 2 == 0).encode(&mut wire);
+    }
+    Frame::command(Bytes::from(vec![9u8; 6000])).encode(&mut wire);
+    let expected = decode_all(&mut FrameDecoder::new(None), &mut wire.clone()).unwrap_or_default();
+    assert_eq!(expected.len(), sizes.len() + 1);
+    for chunk in [1, 7, 4096, 65_536, 100_000] {
+        for max in [None, Some(200_000)] {
+            let mut decoder = FrameDecoder::new(max);
+            decoder.take_headers_from(5000);
+            let mut rx = BytesMut::new();
+            let mut frames = Vec::new();
+            for piece in wire.chunks(chunk) {
+                rx.put_slice(piece);
+                frames.extend(decode_all(&mut decoder, &mut rx).expect("valid frames"));
+                if let Some(body_len) = decoder.taken_header() {
+                    assert!(body_len >= 5000);
+                    assert!(rx.len() < body_len, "a whole body is decoded at once");
+                }
+            }
+            assert!(rx.is_empty() && decoder.taken_header().is_none());
+            assert_eq!(frames, expected, "chunks of {chunk}, maximum {max:?}");
+        }
+    }
+}
+
+/// A header taken off early is checked first: a frame over the maximum is refused before
+/// its body arrives, with headers taken off or not.
+#[test]
+fn a_large_header_taken_off_early_is_still_checked_against_the_maximum() {
+    let mut decoder = FrameDecoder::new(Some(10_000));
+    decoder.take_headers_from(1000);
+    let mut rx = BytesMut::new();
+    FrameHeader::new(false, false, 10_001).encode(&mut rx);
+    assert_eq!(
+        decoder.decode(&mut rx),
+        Err(DecodeError::FrameTooLarge {
+            len: 10_001,
+            max: 10_000
+        })
+    );
+    assert_eq!(decoder.taken_header(), None);
+}
