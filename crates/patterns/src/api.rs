@@ -309,6 +309,13 @@ pub trait Pattern: Send + std::fmt::Debug {
     /// The user sends one whole message. On error the message is handed back.
     fn send(&mut self, now: Instant, msg: Msg) -> Result<(), SendError>;
 
+    /// The user sends a one-frame message with no routing id, held as its frame: the same as
+    /// [`Pattern::send`] with `Msg::single(frame)`. The load-balancing types (PUSH, DEALER,
+    /// PAIR) queue the frame without building a `Msg` first, the common send made cheaper.
+    fn send_frame(&mut self, now: Instant, frame: Bytes) -> Result<(), SendError> {
+        self.send(now, Msg::single(frame))
+    }
+
     /// The user receives one whole message.
     fn recv(&mut self, now: Instant) -> Result<Msg, RecvError>;
 

@@ -14,7 +14,7 @@ use zmtp_proto::{Msg, SocketType, Traffic};
 use crate::api::{Action, PeerId};
 use crate::fq::FairQueue;
 use crate::peer_index::PeerIndex;
-use crate::pipe::Pipe;
+use crate::pipe::{Outbound, Pipe};
 
 /// Internal name of a pipe: its slab index.
 pub(crate) type Key = usize;
@@ -193,15 +193,15 @@ impl Core {
 
     /// Queues traffic for the peer if its outbound queue takes it (`pipe_t::write`);
     /// otherwise hands it back.
-    pub(crate) fn write(&mut self, key: Key, traffic: Traffic) -> Result<(), Traffic> {
+    pub(crate) fn write<T: Outbound>(&mut self, key: Key, item: T) -> Result<(), T> {
         let Some(pipe) = self.pipes.get_mut(key) else {
-            return Err(traffic);
+            return Err(item);
         };
         if !pipe.check_write() {
-            return Err(traffic);
+            return Err(item);
         }
         let had_room = pipe.out_has_room();
-        let was_empty = pipe.push_out(traffic);
+        let was_empty = pipe.push_out(item);
         if pipe.counted && had_room && !pipe.out_has_room() {
             self.counted_with_room -= 1;
         }

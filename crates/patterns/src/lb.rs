@@ -5,10 +5,8 @@
 //! and swapped back in by `write_activated` once its connection has drained enough. Each send
 //! is amortised O(1): a full pipe is skipped once, then not visited until it has room again.
 
-use zmtp_proto::Traffic;
-
 use crate::core::{Core, Key};
-use crate::pipe::NO_POS;
+use crate::pipe::{NO_POS, Outbound};
 
 /// libzmq's `lb_t` over pipe keys; positions are kept in [`crate::pipe::Pipe::lb_pos`].
 #[derive(Debug, Default)]
@@ -75,10 +73,10 @@ impl LoadBalancer {
 
     /// Queues the traffic on the next pipe with room (`lb_t::sendpipe`) and says which;
     /// hands the traffic back when no pipe has room.
-    pub(crate) fn send(&mut self, core: &mut Core, mut traffic: Traffic) -> Result<Key, Traffic> {
+    pub(crate) fn send<T: Outbound>(&mut self, core: &mut Core, mut item: T) -> Result<Key, T> {
         while self.active > 0 {
             let key = self.pipes[self.current];
-            match core.write(key, traffic) {
+            match core.write(key, item) {
                 Ok(()) => {
                     self.current += 1;
                     if self.current >= self.active {
@@ -87,7 +85,7 @@ impl LoadBalancer {
                     return Ok(key);
                 }
                 Err(back) => {
-                    traffic = back;
+                    item = back;
                     self.active -= 1;
                     if self.current < self.active {
                         self.swap(core, self.current, self.active);
@@ -97,7 +95,7 @@ impl LoadBalancer {
                 }
             }
         }
-        Err(traffic)
+        Err(item)
     }
 
     /// Whether a send would succeed (`lb_t::has_out`); deactivates full pipes on the way.

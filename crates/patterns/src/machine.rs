@@ -76,6 +76,16 @@ pub(crate) trait Behaviour: Send + std::fmt::Debug {
         })
     }
 
+    /// The user's send of a one-frame message, held as its frame: the same as [`send`] with
+    /// `Msg::single(frame)`, which it calls unless the type queues the frame as it is (the
+    /// load-balancing types). On error the frame is handed back.
+    ///
+    /// [`send`]: Behaviour::send
+    fn send_frame(&mut self, core: &mut Core, frame: Bytes) -> Result<(), (SendErrorKind, Bytes)> {
+        self.send(core, Msg::single(frame))
+            .map_err(|mut e| (e.kind, e.msg.pop_back().unwrap_or_default()))
+    }
+
     /// The user's receive.
     fn recv(&mut self, core: &mut Core) -> Result<Msg, RecvError> {
         let _ = core;
@@ -330,6 +340,23 @@ impl<B: Behaviour> Pattern for Machine<B> {
             Err(e) => {
                 self.settle();
                 Err(e)
+            }
+        }
+    }
+
+    fn send_frame(&mut self, _now: Instant, frame: Bytes) -> Result<(), SendError> {
+        // Matched for the same reason as in `send`.
+        match self.behaviour.send_frame(&mut self.core, frame) {
+            Ok(()) => {
+                self.settle();
+                Ok(())
+            }
+            Err((kind, frame)) => {
+                self.settle();
+                Err(SendError {
+                    kind,
+                    msg: Msg::single(frame),
+                })
             }
         }
     }

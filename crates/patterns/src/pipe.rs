@@ -19,9 +19,60 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use zmtp_proto::{FramePacker, Msg, Traffic};
+use zmtp_proto::{FramePacker, Framed, Msg, Traffic};
 
 use crate::api::{PeerId, PeerStats};
+
+/// What a socket queues for a peer: [`Traffic`], or a one-frame message kept as its frame
+/// ([`OneFrame`]) until it is queued, so that the common send moves a `Bytes` down to the
+/// queue rather than a whole `Msg`.
+pub(crate) trait Outbound: Sized {
+    /// Payload octets, for statistics.
+    fn payload_len(&self) -> usize;
+    /// As a queue entry.
+    fn into_traffic(self) -> Traffic;
+    /// Packs it when it is a message small enough, returning what the packer sealed to make
+    /// room; hands it back otherwise.
+    fn pack_into(self, packer: &mut FramePacker) -> Result<Option<Framed>, Self>;
+}
+
+impl Outbound for Traffic {
+    fn payload_len(&self) -> usize {
+        traffic_len(self)
+    }
+
+    fn into_traffic(self) -> Traffic {
+        self
+    }
+
+    fn pack_into(self, packer: &mut FramePacker) -> Result<Option<Framed>, Self> {
+        match self {
+            Self::Message(msg) if FramePacker::fits(&msg) => Ok(packer.push(&msg)),
+            other => Err(other),
+        }
+    }
+}
+
+/// A one-frame message, held as its frame.
+pub(crate) struct OneFrame(pub(crate) Bytes);
+
+impl Outbound for OneFrame {
+    fn payload_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn into_traffic(self) -> Traffic {
+        Traffic::Message(Msg::single(self.0))
+    }
+
+    fn pack_into(self, packer: &mut FramePacker) -> Result<Option<Framed>, Self> {
+        if FramePacker::fits_frame(self.0.len()) {
+            Ok(packer.push_frames(std::slice::from_ref(&self.0)))
+        } else {
+            Err(self)
+        }
+    }
+}
 
 /// libzmq's `pipe_t::compute_lwm`: half the high-water mark, rounded up.
 pub(crate) const fn compute_lwm(hwm: u64) -> u64 {
@@ -234,7 +285,7 @@ impl Pipe {
 
     /// Appends to the outbound queue (the caller checked [`Pipe::check_write`]); true when
     /// the queue was empty before.
-    pub(crate) fn push_out(&mut self, traffic: Traffic) -> bool {
+    pub(crate) fn push_out(&mut self, item: impl Outbound) -> bool {
         if self.conflate {
             let dropped = self.out.len() as u64;
             self.out.clear();
@@ -243,18 +294,22 @@ impl Pipe {
             self.out_flow.forget(dropped);
         }
         let was_empty = self.out_items == 0;
-        self.out_bytes += traffic_len(&traffic);
+        self.out_bytes += item.payload_len();
         self.out_items += 1;
         self.out_flow.written += 1;
-        match (&mut self.packer, traffic) {
-            (Some(packer), Traffic::Message(msg)) if FramePacker::fits(&msg) => {
-                if let Some(full) = packer.push(&msg) {
+        let Some(packer) = &mut self.packer else {
+            self.out.push_back(item.into_traffic());
+            return was_empty;
+        };
+        match item.pack_into(packer) {
+            Ok(full) => {
+                if let Some(full) = full {
                     self.out.push_back(Traffic::Framed(full));
                 }
             }
-            (_, traffic) => {
+            Err(item) => {
                 self.seal();
-                self.out.push_back(traffic);
+                self.out.push_back(item.into_traffic());
             }
         }
         was_empty

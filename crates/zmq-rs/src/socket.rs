@@ -4,10 +4,10 @@ use std::collections::VecDeque;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use patterns::{AttachInfo, PatternOption, PeerId, RecvError, SendErrorKind};
+use patterns::{AttachInfo, Pattern, PatternOption, PeerId, RecvError, SendError, SendErrorKind};
 use transports::{Endpoint, TransportConfig};
 use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 
@@ -360,6 +360,9 @@ impl Socket {
     /// Sends one frame. With [`SNDMORE`] the frame is held until the last frame of the
     /// message (sent without `SNDMORE`), and the whole message leaves atomically. With
     /// [`DONTWAIT`], fails with [`Error::WouldBlock`] instead of waiting for room.
+    // The machine hands a refused message back by value (to be offered again when there is
+    // room); boxing it would allocate on the path of every send refused at the high-water mark.
+    #[allow(clippy::result_large_err)]
     pub fn send<M: Into<Message>>(&self, msg: M, flags: i32) -> Result<()> {
         let mut msg = msg.into();
         if flags & SNDMORE == 0
@@ -367,11 +370,17 @@ impl Socket {
             && !self.sending_parts.load(Ordering::Relaxed)
             && self.shared.socket_type != SocketType::Radio
         {
-            // The common case, a whole one-frame message, straight to the machine.
+            // The common case, a whole one-frame message, straight to the machine; without a
+            // routing id, as its frame (see `Pattern::send_frame`).
+            let dontwait = flags & DONTWAIT != 0;
             let routing_id = msg.routing_id();
+            if routing_id == 0 {
+                let frame = msg.into_bytes();
+                return self.send_with(dontwait, |pattern, now| pattern.send_frame(now, frame));
+            }
             let mut whole = Msg::single(msg.into_bytes());
             whole.set_routing_id(routing_id);
-            return self.send_whole(whole, flags & DONTWAIT != 0);
+            return self.send_whole(whole, dontwait);
         }
         let more = flags & SNDMORE != 0;
         let dontwait = flags & DONTWAIT != 0;
@@ -426,14 +435,26 @@ impl Socket {
         self.send_whole(msg, flags & DONTWAIT != 0)
     }
 
+    #[allow(clippy::result_large_err)] // As in `send`.
     fn send_whole(&self, msg: Msg, dontwait: bool) -> Result<()> {
+        self.send_with(dontwait, |pattern, now| pattern.send(now, msg))
+    }
+
+    /// Sends with `first` (the machine's `send`, or `send_frame`), then, if the machine has
+    /// no room, waits and offers the message again as `send` would.
+    #[inline]
+    fn send_with(
+        &self,
+        dontwait: bool,
+        first: impl FnOnce(&mut dyn Pattern, Instant) -> std::result::Result<(), SendError>,
+    ) -> Result<()> {
         // The first attempt, which nearly always succeeds, without the waiting machinery.
         let mut effects = Effects::new();
         let mut state = self.lock_checked()?;
         let now = state.recent_now;
         // Matched here rather than through `offer`: moving the result through an `Option`
         // cost 40 instructions per message on this path.
-        let result = state.pattern.send(now, msg);
+        let result = first(state.pattern.as_mut(), now);
         self.shared.after_change(&mut state, &mut effects);
         drop(state);
         run_effects(&mut effects);

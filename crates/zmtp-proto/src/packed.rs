@@ -106,6 +106,12 @@ impl FramePacker {
         msg.payload_len() <= PACKED_MESSAGE_MAX
     }
 
+    /// Whether a one-frame message of `len` octets is small enough to be packed.
+    #[inline]
+    pub fn fits_frame(len: usize) -> bool {
+        len <= PACKED_MESSAGE_MAX
+    }
+
     /// True when nothing is packed.
     #[inline]
     pub fn is_empty(&self) -> bool {
@@ -121,7 +127,12 @@ impl FramePacker {
     /// sealed first and returned, to be queued before this message. Call with messages that
     /// [`FramePacker::fits`] takes (larger ones are packed too, but copied).
     pub fn push(&mut self, msg: &Msg) -> Option<Framed> {
-        let frames = msg.frames();
+        self.push_frames(msg.frames())
+    }
+
+    /// [`FramePacker::push`] for the message made of `frames`, in order (one, for a
+    /// one-frame message held as its `Bytes`).
+    pub fn push_frames(&mut self, frames: &[Bytes]) -> Option<Framed> {
         let needed: usize = match frames {
             [only] => framed_len(only.len()),
             frames => frames.iter().map(|f| framed_len(f.len())).sum(),
@@ -139,7 +150,10 @@ impl FramePacker {
             self.buf.put_slice(body);
         }
         self.messages += 1;
-        self.payload += msg.payload_len();
+        self.payload += match frames {
+            [only] => only.len(),
+            frames => frames.iter().map(Bytes::len).sum(),
+        };
         sealed
     }
 

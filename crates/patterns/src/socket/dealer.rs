@@ -8,8 +8,8 @@ use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
 use super::pull::fq_recv;
-use super::push::{lb_send, multipart_refused, refuses};
-use crate::api::{AttachInfo, OptionError, PatternOption, RecvError, SendError};
+use super::push::{lb_send, lb_send_frame, multipart_refused, refuses};
+use crate::api::{AttachInfo, OptionError, PatternOption, RecvError, SendError, SendErrorKind};
 use crate::core::{Core, Key};
 use crate::lb::LoadBalancer;
 use crate::machine::{Behaviour, Inbound, not_applicable};
@@ -83,6 +83,10 @@ impl Behaviour for Dealer {
             return Err(multipart_refused(msg));
         }
         lb_send(&mut self.lb, core, msg).map(|_| ())
+    }
+
+    fn send_frame(&mut self, core: &mut Core, frame: Bytes) -> Result<(), (SendErrorKind, Bytes)> {
+        lb_send_frame(&mut self.lb, core, frame)
     }
 
     fn recv(&mut self, core: &mut Core) -> Result<Msg, RecvError> {

@@ -13,6 +13,7 @@
 
 use std::collections::HashSet;
 
+use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
 use super::pull::fq_recv;
@@ -22,6 +23,7 @@ use crate::api::{
 };
 use crate::core::{Core, Key};
 use crate::machine::Behaviour;
+use crate::pipe::OneFrame;
 
 /// PAIR and CHANNEL.
 #[derive(Debug, Default)]
@@ -113,6 +115,14 @@ impl Behaviour for Pair {
                 kind: SendErrorKind::WouldBlock,
                 msg: into_msg(t),
             })
+    }
+
+    fn send_frame(&mut self, core: &mut Core, frame: Bytes) -> Result<(), (SendErrorKind, Bytes)> {
+        let Some(key) = self.pipe else {
+            return Err((SendErrorKind::WouldBlock, frame));
+        };
+        core.write(key, OneFrame(frame))
+            .map_err(|OneFrame(frame)| (SendErrorKind::WouldBlock, frame))
     }
 
     fn recv(&mut self, core: &mut Core) -> Result<Msg, RecvError> {

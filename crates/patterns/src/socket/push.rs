@@ -6,12 +6,14 @@
 //! there is none, `send` fails with `WouldBlock` (RFC 30: "SHALL block on sending, or return
 //! a suitable error") and nothing is discarded.
 
+use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
 use crate::api::{AttachInfo, SendError, SendErrorKind};
 use crate::core::{Core, Key};
 use crate::lb::LoadBalancer;
 use crate::machine::Behaviour;
+use crate::pipe::OneFrame;
 
 /// PUSH and SCATTER.
 #[derive(Debug, Default)]
@@ -52,6 +54,18 @@ pub(crate) fn multipart_refused(msg: Msg) -> SendError {
     }
 }
 
+/// Load-balances a one-frame message held as its frame (see [`Behaviour::send_frame`]).
+pub(crate) fn lb_send_frame(
+    lb: &mut LoadBalancer,
+    core: &mut Core,
+    frame: Bytes,
+) -> Result<(), (SendErrorKind, Bytes)> {
+    match lb.send(core, OneFrame(frame)) {
+        Ok(_) => Ok(()),
+        Err(OneFrame(frame)) => Err((SendErrorKind::WouldBlock, frame)),
+    }
+}
+
 /// Load-balances a message, mapping "no pipe has room" to `WouldBlock`.
 pub(crate) fn lb_send(lb: &mut LoadBalancer, core: &mut Core, msg: Msg) -> Result<Key, SendError> {
     lb.send(core, Traffic::Message(msg)).map_err(|t| SendError {
@@ -82,6 +96,10 @@ impl Behaviour for Push {
             return Err(multipart_refused(msg));
         }
         lb_send(&mut self.lb, core, msg).map(|_| ())
+    }
+
+    fn send_frame(&mut self, core: &mut Core, frame: Bytes) -> Result<(), (SendErrorKind, Bytes)> {
+        lb_send_frame(&mut self.lb, core, frame)
     }
 
     fn is_readable(&self, _core: &Core) -> bool {

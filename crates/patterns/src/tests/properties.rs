@@ -111,65 +111,104 @@ fn push_property() {
         .quickcheck(push_delivers_each_message_once_in_order as fn(u8, Vec<PushOp>) -> bool);
 }
 
+/// How a script of sends reaches the queues: [`Pattern::send`] with a one-frame `Msg`, or
+/// [`Pattern::send_frame`] with the frame alone; queues packing or not.
+#[derive(Debug, Clone, Copy)]
+struct SendVia {
+    frame: bool,
+    packs_frames: bool,
+}
+
+/// Runs `ops` on a socket of type `socket_type` whose peers are PULLs (PAIR: one peer) and
+/// logs what a user and the peers see: each send's result, each message a peer receives
+/// (packed buffers taken apart), the counters and `is_writable` after every step. `large`
+/// picks which sends are too large to pack.
+fn log_sends(
+    socket_type: SocketType,
+    via: SendVia,
+    hwm: usize,
+    ops: &[PushOp],
+    large: &[bool],
+) -> Vec<String> {
+    let mut s = socket(socket_type);
+    set(&mut s, PatternOption::SndHwm(hwm));
+    let peers = if socket_type == SocketType::Pair {
+        1
+    } else {
+        PEERS
+    };
+    let mut attached = [false; PEERS];
+    let mut log = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        match *op {
+            PushOp::Send => {
+                let mut body = (i as u32).to_be_bytes().to_vec();
+                if large.get(i).copied().unwrap_or(false) {
+                    body.resize(zmtp_proto::PACKED_MESSAGE_MAX + 1, 0);
+                }
+                let sent = if via.frame {
+                    s.send_frame(now(), Bytes::from(body))
+                } else {
+                    s.send(now(), Msg::single(body))
+                };
+                log.push(format!("send {:?}", sent.map_err(|e| (e.kind, e.msg))));
+            }
+            PushOp::Transmit(p) => {
+                while let Some(t) = s.poll_transmit(PeerId(p)) {
+                    let msgs: Vec<Msg> = match t {
+                        Traffic::Framed(framed) => framed.into_messages().collect(),
+                        Traffic::Message(m) => vec![m],
+                        other => vec![Msg::single(format!("unexpected {other:?}"))],
+                    };
+                    for m in msgs {
+                        log.push(format!("{p} <- {:?}", &m.frames()[0][..4]));
+                    }
+                }
+            }
+            PushOp::Attach(p) if !attached[p] && p < peers => {
+                s.handle_peer_attached(
+                    now(),
+                    PeerId(p),
+                    AttachInfo {
+                        packs_frames: via.packs_frames,
+                        ..AttachInfo::default()
+                    },
+                );
+                let peer_type = if socket_type == SocketType::Pair {
+                    SocketType::Pair
+                } else {
+                    SocketType::Pull
+                };
+                connected(&mut s, PeerId(p), peer_type);
+                attached[p] = true;
+            }
+            PushOp::Detach(p) if attached[p] => {
+                s.handle_peer_detached(now(), PeerId(p));
+                attached[p] = false;
+            }
+            _ => {}
+        }
+        let stats: Vec<_> = (0..PEERS).map(|p| s.peer_stats(PeerId(p))).collect();
+        log.push(format!("{stats:?} {}", s.is_writable()));
+    }
+    log
+}
+
 /// A queue that packs small messages ([`AttachInfo::packs_frames`]) behaves exactly as one
 /// that does not: the same sends accepted, the same messages (packed buffers taken apart)
-/// to the same peers in the same order, the same counters. `large` picks which sends are
-/// too large to pack.
+/// to the same peers in the same order, the same counters.
 fn packing_changes_nothing_a_peer_sees(hwm: u8, ops: Vec<PushOp>, large: Vec<bool>) -> bool {
     let hwm = usize::from(hwm % 5) + 1;
-    let run = |socket_type: SocketType, packs_frames: bool| {
-        let mut s = socket(socket_type);
-        set(&mut s, PatternOption::SndHwm(hwm));
-        let mut attached = [false; PEERS];
-        let mut log = Vec::new();
-        for (i, op) in ops.iter().enumerate() {
-            match *op {
-                PushOp::Send => {
-                    let mut body = (i as u32).to_be_bytes().to_vec();
-                    if large.get(i).copied().unwrap_or(false) {
-                        body.resize(zmtp_proto::PACKED_MESSAGE_MAX + 1, 0);
-                    }
-                    let sent = s.send(now(), Msg::single(body)).is_ok();
-                    log.push(format!("send {sent}"));
-                }
-                PushOp::Transmit(p) => {
-                    while let Some(t) = s.poll_transmit(PeerId(p)) {
-                        let msgs: Vec<Msg> = match t {
-                            Traffic::Framed(framed) => framed.into_messages().collect(),
-                            Traffic::Message(m) => vec![m],
-                            other => return vec![format!("unexpected {other:?}")],
-                        };
-                        for m in msgs {
-                            log.push(format!("{p} <- {:?}", &m.frames()[0][..4]));
-                        }
-                    }
-                }
-                PushOp::Attach(p) if !attached[p] => {
-                    s.handle_peer_attached(
-                        now(),
-                        PeerId(p),
-                        AttachInfo {
-                            packs_frames,
-                            ..AttachInfo::default()
-                        },
-                    );
-                    connected(&mut s, PeerId(p), SocketType::Pull);
-                    attached[p] = true;
-                }
-                PushOp::Detach(p) if attached[p] => {
-                    s.handle_peer_detached(now(), PeerId(p));
-                    attached[p] = false;
-                }
-                _ => {}
-            }
-            let stats: Vec<_> = (0..PEERS).map(|p| s.peer_stats(PeerId(p))).collect();
-            log.push(format!("{stats:?} {}", s.is_writable()));
-        }
-        log
-    };
-    [SocketType::Push, SocketType::Dealer]
+    [SocketType::Push, SocketType::Dealer, SocketType::Pair]
         .into_iter()
-        .all(|t| run(t, true) == run(t, false))
+        .all(|t| {
+            let via = |packs_frames| SendVia {
+                frame: false,
+                packs_frames,
+            };
+            log_sends(t, via(true), hwm, &ops, &large)
+                == log_sends(t, via(false), hwm, &ops, &large)
+        })
 }
 
 #[test]
@@ -178,6 +217,38 @@ fn packing_property() {
         .tests(300)
         .rng(Gen::new(80))
         .quickcheck(packing_changes_nothing_a_peer_sees as fn(u8, Vec<PushOp>, Vec<bool>) -> bool);
+}
+
+/// `send_frame` (the facade's one-frame send) is `send` of a one-frame message, for the
+/// types that queue the frame as it is (PUSH, DEALER, PAIR) and those that do not (CLIENT,
+/// SCATTER take the default), over packing queues and plain ones.
+fn send_frame_is_send_of_one_frame(hwm: u8, ops: Vec<PushOp>, large: Vec<bool>) -> bool {
+    let hwm = usize::from(hwm % 5) + 1;
+    let types = [
+        SocketType::Push,
+        SocketType::Dealer,
+        SocketType::Pair,
+        SocketType::Client,
+        SocketType::Scatter,
+    ];
+    types.into_iter().all(|t| {
+        [false, true].into_iter().all(|packs_frames| {
+            let via = |frame| SendVia {
+                frame,
+                packs_frames,
+            };
+            log_sends(t, via(true), hwm, &ops, &large)
+                == log_sends(t, via(false), hwm, &ops, &large)
+        })
+    })
+}
+
+#[test]
+fn send_frame_property() {
+    QuickCheck::new()
+        .tests(200)
+        .rng(Gen::new(80))
+        .quickcheck(send_frame_is_send_of_one_frame as fn(u8, Vec<PushOp>, Vec<bool>) -> bool);
 }
 
 /// `is_writable` says exactly whether `send` succeeds, for the load-balanced types.
