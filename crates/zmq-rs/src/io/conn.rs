@@ -541,14 +541,12 @@ impl Conn {
         }
         let room = (self.rx.capacity() - start).min(self.read_size);
         self.rx.resize(start + room, 0);
-        let (read, drained) = match self.stream.read(&mut self.rx[start..]) {
-            Ok(0) => {
+        let (read, drained) = match read_once(&mut self.stream, &mut self.rx[start..]) {
+            Ok(ReadOutcome::Some { read, drained }) => (read, drained),
+            Ok(ReadOutcome::End) => {
                 self.eof = true;
                 (0, true)
             }
-            Ok(n) => (n, n < room),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (0, true),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
             Err(e) => {
                 self.rx.truncate(start);
                 return Err(format!("read failed: {e}"));
@@ -597,15 +595,13 @@ impl Conn {
         let Some(awaited) = self.awaited.as_mut() else {
             return Ok(None);
         };
-        let room = awaited.body.len() - awaited.filled;
-        let (read, drained) = match self.stream.read(&mut awaited.body[awaited.filled..]) {
-            Ok(0) => {
+        let (read, drained) = match read_once(&mut self.stream, &mut awaited.body[awaited.filled..])
+        {
+            Ok(ReadOutcome::Some { read, drained }) => (read, drained),
+            Ok(ReadOutcome::End) => {
                 self.eof = true;
                 (0, true)
             }
-            Ok(n) => (n, n < room),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => (0, true),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => (0, false),
             Err(e) => return Err(format!("read failed: {e}")),
         };
         awaited.filled += read;
@@ -954,4 +950,34 @@ struct AwaitedBody {
     /// Exactly the body's length; octets past `filled` are stale (a reused buffer) or zero.
     body: BytesMut,
     filled: usize,
+}
+
+/// What one read brought.
+enum ReadOutcome {
+    /// `read` octets (maybe none); `drained`: the kernel had no more (a short read, or
+    /// nothing at all), so anything arriving raises a new readiness event.
+    Some { read: usize, drained: bool },
+    /// The peer closed its side.
+    End,
+}
+
+/// Reads once into `buf` (non-blocking).
+fn read_once(stream: &mut Stream, buf: &mut [u8]) -> std::io::Result<ReadOutcome> {
+    let room = buf.len();
+    match stream.read(buf) {
+        Ok(0) => Ok(ReadOutcome::End),
+        Ok(read) => Ok(ReadOutcome::Some {
+            read,
+            drained: read < room,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(ReadOutcome::Some {
+            read: 0,
+            drained: true,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(ReadOutcome::Some {
+            read: 0,
+            drained: false,
+        }),
+        Err(e) => Err(e),
+    }
 }

@@ -134,6 +134,15 @@ impl Pair {
         }
     }
 
+    /// The server's ZAP answer: allowed as `user_id`; then the handshake runs on.
+    fn allow(&mut self, user_id: Bytes) {
+        self.server
+            .session
+            .handle_auth(self.now, AuthResult::Allow { user_id });
+        self.server.poll(self.now);
+        self.run();
+    }
+
     /// Moves bytes both ways until neither side has anything left to say.
     fn run(&mut self) {
         for _ in 0..1000 {
@@ -444,14 +453,7 @@ fn handshake_completes_with_one_octet_reads() {
     pair.chunk = 1;
     pair.run();
     assert!(pair.server.auth_request().is_some());
-    pair.server.session.handle_auth(
-        pair.now,
-        AuthResult::Allow {
-            user_id: Bytes::from_static(b"admin"),
-        },
-    );
-    pair.server.poll(pair.now);
-    pair.run();
+    pair.allow(Bytes::from_static(b"admin"));
     assert!(pair.client.ready().is_some(), "{:?}", pair.client.error);
     assert!(pair.server.ready().is_some(), "{:?}", pair.server.error);
     pair.client.send(Traffic::Message(msg![b"", b"request"]));
@@ -556,14 +558,7 @@ fn a_packed_buffer_is_the_messages_frames_on_the_wire_rfc23() {
         };
         pair.run();
         if plain {
-            pair.server.session.handle_auth(
-                pair.now,
-                AuthResult::Allow {
-                    user_id: Bytes::from_static(b"u"),
-                },
-            );
-            pair.server.poll(pair.now);
-            pair.run();
+            pair.allow(Bytes::from_static(b"u"));
         }
         assert!(pair.client.ready().is_some(), "{:?}", pair.client.error);
         pair
@@ -826,14 +821,7 @@ fn null_with_authentication_asks_the_driver_before_sending_ready() {
         pair.client.ready().is_none(),
         "no READY from the server yet"
     );
-    pair.server.session.handle_auth(
-        pair.now,
-        AuthResult::Allow {
-            user_id: Bytes::from_static(b"anonymous"),
-        },
-    );
-    pair.server.poll(pair.now);
-    pair.run();
+    pair.allow(Bytes::from_static(b"anonymous"));
     assert!(pair.client.ready().is_some());
     let server_view = pair.server.ready().cloned();
     assert_eq!(
@@ -861,14 +849,7 @@ fn plain_handshake_authenticates_then_exchanges_messages_rfc24() {
         })
     );
     assert!(pair.client.ready().is_none() && pair.server.ready().is_none());
-    pair.server.session.handle_auth(
-        pair.now,
-        AuthResult::Allow {
-            user_id: Bytes::from_static(b"admin"),
-        },
-    );
-    pair.server.poll(pair.now);
-    pair.run();
+    pair.allow(Bytes::from_static(b"admin"));
     let server_view = pair.server.ready().cloned();
     assert_eq!(
         server_view.as_ref().map(|h| h.socket_type),
