@@ -50,13 +50,15 @@ const REFILL_BELOW: usize = 8 * 1024;
 const DELIVER_BATCH: usize = 1024;
 /// Bytes a connection may move per service before yielding to others.
 const SERVICE_BUDGET: usize = 4 * 1024 * 1024;
-/// After writing less than this, the I/O thread yields its core before it takes the queue
-/// again. Small messages now reach it already framed (`Traffic::Framed`), so taking and
-/// writing them costs it almost nothing per message, and left alone it would write every
-/// few messages as they trickle in: each `writev` costs microseconds in the kernel (on
-/// loopback, the receiving side's processing too), and 64-octet streams needed ten times
-/// the calls. Yielding lets a sender on the same core queue a batch worth a call; with
-/// nobody waiting, it returns at once.
+/// After writing less than this, an I/O thread with one connection yields its core before
+/// it takes the queue again. Small messages reach it already framed (`Traffic::Framed`), so
+/// taking and writing them costs it almost nothing per message, and left alone it would
+/// write every few messages as they trickle in: each `writev` costs microseconds in the
+/// kernel (on loopback, the receiving side's processing too), and 64-octet streams needed
+/// ten times the calls. Yielding lets a sender on the same core queue a batch worth a call;
+/// with nobody waiting, it returns at once. An I/O thread with several connections does not
+/// yield: it has their work in between, and a broker's threads waited on it when it did
+/// (`broker_thr` -10%).
 const COALESCE_BELOW: usize = 16 * 1024;
 /// Slices handed to one vectored write.
 const MAX_IOV: usize = 64;
@@ -211,6 +213,7 @@ impl IoLoop {
             Mutex::new(conn)
         });
         entry.insert(Entity::Conn(cell));
+        self.conns += 1;
         Some(ConnRef { token, generation })
     }
 
@@ -226,7 +229,9 @@ impl IoLoop {
                 token,
                 generation: conn.generation,
             };
-            conn.service(conn_ref, &mut effects)
+            // With other connections, the thread has work between their writes: no yield.
+            let may_coalesce = self.conns == 1;
+            conn.service(conn_ref, &mut effects, may_coalesce)
                 .map(|again| again.then_some(conn_ref))
         };
         run_effects(&mut effects);
@@ -323,6 +328,7 @@ impl IoLoop {
         let Entity::Conn(cell) = self.entities.remove(token) else {
             return;
         };
+        self.conns -= 1;
         let mut conn = lock(&cell);
         conn.closed = true;
         let _ = self.poll.registry().deregister(&mut conn.stream);
@@ -445,10 +451,15 @@ impl Conn {
             .is_none_or(|slot| !slot.tx_scheduled)
     }
 
-    /// Reads, delivers and writes until nothing moves. `Ok(true)`: it stopped on the I/O
-    /// thread after a small write, to be serviced again once the thread has yielded its core
-    /// (see `COALESCE_BELOW`).
-    pub(super) fn service(&mut self, me: ConnRef, effects: &mut Effects) -> Result<bool, String> {
+    /// Reads, delivers and writes until nothing moves. With `may_coalesce` (the I/O thread,
+    /// when this is its only connection) it stops after a small write, `Ok(true)`, to be
+    /// serviced again once the thread has yielded its core (see `COALESCE_BELOW`).
+    pub(super) fn service(
+        &mut self,
+        me: ConnRef,
+        effects: &mut Effects,
+        may_coalesce: bool,
+    ) -> Result<bool, String> {
         if let Some(reason) = &self.refused {
             return Err(reason.clone());
         }
@@ -496,9 +507,9 @@ impl Conn {
             if moved == before {
                 break;
             }
-            if wrote > 0 && wrote < COALESCE_BELOW && !self.stop_when_drained {
-                // The I/O thread wrote a small batch: it yields before it takes more (see
-                // `COALESCE_BELOW`). Input was read up to what the kernel had.
+            if may_coalesce && wrote > 0 && wrote < COALESCE_BELOW {
+                // A small batch written: yield before taking more (see `COALESCE_BELOW`).
+                // Input was read up to what the kernel had.
                 coalesce = true;
                 break;
             }

@@ -244,7 +244,7 @@ fn direct_read(link: &ConnLink, io: &IoShared, direct: &DirectWait, force: bool)
             return Some(conn.fd() as RawFd);
         }
         conn.stop_when_drained = true;
-        let serviced = conn.service(link.at, &mut effects);
+        let serviced = conn.service(link.at, &mut effects, false);
         conn.stop_when_drained = false;
         if let Err(reason) = serviced {
             // Closing is the I/O thread's work: it finds the reason when it next services.

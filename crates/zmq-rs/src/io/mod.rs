@@ -187,6 +187,7 @@ impl IoThread {
             poll,
             shared: shared.clone(),
             entities: Slab::new(),
+            conns: 0,
             connecters: Slab::new(),
             timers: Timers::default(),
             next_generation: 1,
@@ -248,6 +249,8 @@ struct IoLoop {
     poll: Poll,
     shared: Arc<IoShared>,
     entities: Slab<Entity>,
+    /// How many of `entities` are connections.
+    conns: usize,
     connecters: Slab<Connecter>,
     timers: Timers,
     next_generation: u64,
