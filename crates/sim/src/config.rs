@@ -105,6 +105,11 @@ pub struct NodeConfig {
     /// How long a connection attempt may wait for the other end to accept before it fails
     /// (and the node retries after its reconnect interval).
     pub connect_timeout: Duration,
+    /// Pipes pack small messages as their wire frames (`patterns::AttachInfo::packs_frames`),
+    /// as the facade's tcp and ipc peers do; a CURVE session then takes the packed buffers
+    /// apart again. A packed buffer leaves the queue whole, so more than `tx_batch` octets
+    /// may be taken at once.
+    pub packs_frames: bool,
 }
 
 impl NodeConfig {
@@ -119,6 +124,7 @@ impl NodeConfig {
             immediate: false,
             tx_batch: DEFAULT_TX_BATCH,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            packs_frames: false,
         }
     }
 
@@ -161,6 +167,12 @@ impl NodeConfig {
     /// Sets `ZMQ_IMMEDIATE`.
     pub fn immediate(mut self, on: bool) -> Self {
         self.immediate = on;
+        self
+    }
+
+    /// Lets the node's pipes pack small messages (see [`NodeConfig::packs_frames`]).
+    pub fn packs_frames(mut self, packs: bool) -> Self {
+        self.packs_frames = packs;
         self
     }
 

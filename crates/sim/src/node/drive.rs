@@ -180,14 +180,24 @@ impl Node {
                     pulled = true;
                     if net.tracer.is_enabled() {
                         let at = net.elapsed();
-                        let traffic = traffic.clone();
                         let node = self.id;
-                        net.tracer.record(at, || TraceEvent::TrafficOut {
-                            node,
-                            conn: id,
-                            peer,
-                            traffic,
-                        });
+                        // A packed buffer is traced as the messages it holds, one by one.
+                        let items: Vec<Traffic> = match &traffic {
+                            Traffic::Framed(framed) => framed
+                                .clone()
+                                .into_messages()
+                                .map(Traffic::Message)
+                                .collect(),
+                            other => vec![other.clone()],
+                        };
+                        for traffic in items {
+                            net.tracer.record(at, || TraceEvent::TrafficOut {
+                                node,
+                                conn: id,
+                                peer,
+                                traffic,
+                            });
+                        }
                     }
                     // Only refused before the handshake, and `ready` was checked.
                     let _ = conn.session.send(traffic, &mut conn.tx);

@@ -35,7 +35,7 @@ impl Node {
             AttachInfo {
                 locally_initiated,
                 connect_routing_id: None,
-                packs_frames: false,
+                packs_frames: self.config.packs_frames,
             },
         );
         self.trace(net, || TraceEvent::Attached {

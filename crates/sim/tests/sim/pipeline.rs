@@ -183,7 +183,10 @@ fn run_pipeline(
             sim.add_node(setup(
                 NodeConfig::new(SocketType::Push)
                     .option(PatternOption::SndHwm(hwm))
-                    .tx_batch(if slow { 256 } else { DEFAULT_TX_BATCH }),
+                    .tx_batch(if slow { 256 } else { DEFAULT_TX_BATCH })
+                    // As the facade's tcp peers: small messages packed (taken apart again
+                    // by CURVE sessions).
+                    .packs_frames(true),
                 slow,
             ))
         })
