@@ -895,10 +895,16 @@ impl Conn {
                         let Some(traffic) = self.pending_out.pop_front() else {
                             break;
                         };
-                        if let Traffic::Message(msg) = traffic {
-                            for frame in msg.into_frames() {
-                                self.tx.put_bytes(frame);
-                            }
+                        let tx = &mut self.tx;
+                        let mut put = |msg: zmtp_proto::Msg| {
+                            msg.into_frames().for_each(|frame| tx.put_bytes(frame));
+                        };
+                        match traffic {
+                            Traffic::Message(msg) => put(msg),
+                            // Never packed for STREAM (see `sends_plain_frames`); were it, its
+                            // messages would still go out as they are.
+                            Traffic::Framed(framed) => framed.into_messages().for_each(put),
+                            _ => {}
                         }
                     }
                 }
