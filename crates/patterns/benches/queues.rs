@@ -1,6 +1,6 @@
 //! The machines' queue paths per message: a PULL taking a delivered batch and handing it to
 //! the user as a batch (what a connection and a blocked `recv` do), and a PUSH queuing
-//! sends that the driver takes as a batch. A regression in the batch passes shows here before
+//! sends that the driver takes as a batch, plain or packed (`AttachInfo::packs_frames`). A regression in the batch passes shows here before
 //! the end-to-end figures move.
 
 use std::collections::VecDeque;
@@ -21,8 +21,25 @@ fn some_instant() -> Instant {
 }
 
 fn with_peer(socket_type: SocketType, peer_type: SocketType, now: Instant) -> Box<dyn Pattern> {
+    with_peer_packing(socket_type, peer_type, now, false)
+}
+
+/// A machine with one connected peer, whose queue packs small messages or not.
+fn with_peer_packing(
+    socket_type: SocketType,
+    peer_type: SocketType,
+    now: Instant,
+    packs_frames: bool,
+) -> Box<dyn Pattern> {
     let mut s = new_pattern(socket_type).expect("supported");
-    s.handle_peer_attached(now, PeerId(1), AttachInfo::default());
+    s.handle_peer_attached(
+        now,
+        PeerId(1),
+        AttachInfo {
+            packs_frames,
+            ..AttachInfo::default()
+        },
+    );
     s.handle_peer_connected(
         now,
         PeerId(1),
@@ -63,6 +80,25 @@ fn pull_batches(c: &mut Criterion) {
             assert_eq!(p.poll_transmit_batch(PeerId(1), &mut taken), BATCH);
             taken.drain(..).for_each(|t| drop(black_box(t)));
             while p.poll_action().is_some() {}
+        });
+    });
+    // What the facade does over tcp: one-frame sends as frames, packed by the queue.
+    let mut packed = with_peer_packing(SocketType::Push, SocketType::Pull, now, true);
+    group.bench_function("push_send_frame_packed_and_take_64", |bench| {
+        bench.iter(|| {
+            for _ in 0..BATCH {
+                packed.send_frame(now, payload.clone()).expect("room");
+            }
+            packed.poll_transmit_batch(PeerId(1), &mut taken);
+            let messages: usize = taken
+                .drain(..)
+                .map(|t| match t {
+                    Traffic::Framed(framed) => framed.messages(),
+                    _ => 0,
+                })
+                .sum();
+            assert_eq!(messages, BATCH, "all packed");
+            while packed.poll_action().is_some() {}
         });
     });
     group.finish();
