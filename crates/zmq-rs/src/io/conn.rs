@@ -50,15 +50,15 @@ const REFILL_BELOW: usize = 8 * 1024;
 const DELIVER_BATCH: usize = 1024;
 /// Bytes a connection may move per service before yielding to others.
 const SERVICE_BUDGET: usize = 4 * 1024 * 1024;
-/// After writing less than this, an I/O thread with one connection yields its core before
-/// it takes the queue again. Small messages reach it already framed (`Traffic::Framed`), so
-/// taking and writing them costs it almost nothing per message, and left alone it would
-/// write every few messages as they trickle in: each `writev` costs microseconds in the
-/// kernel (on loopback, the receiving side's processing too), and 64-octet streams needed
-/// ten times the calls. Yielding lets a sender on the same core queue a batch worth a call;
-/// with nobody waiting, it returns at once. An I/O thread with several connections does not
-/// yield: it has their work in between, and a broker's threads waited on it when it did
-/// (`broker_thr` -10%).
+/// After writing less than this, an I/O thread yields its core before it takes the queue
+/// again, unless other connections' events or commands wait in the same round. Small
+/// messages reach it already framed (`Traffic::Framed`), so taking and writing them costs
+/// it almost nothing per message, and left alone it would write every few messages as they
+/// trickle in: each `writev` costs microseconds in the kernel (on loopback, the receiving
+/// side's processing too), and 64-octet streams needed ten times the calls. Yielding lets a
+/// sender on the same core queue a batch worth a call; with nobody waiting, it returns at
+/// once. With other work waiting it does that work instead: a broker's threads waited on an
+/// I/O thread that yielded after every small write (`broker_thr` -10%).
 const COALESCE_BELOW: usize = 16 * 1024;
 /// Slices handed to one vectored write.
 const MAX_IOV: usize = 64;
@@ -229,8 +229,9 @@ impl IoLoop {
                 token,
                 generation: conn.generation,
             };
-            // With other connections, the thread has work between their writes: no yield.
-            let may_coalesce = self.conns == 1;
+            // With other work waiting (another connection's event or command), the thread has
+            // it to do between this connection's writes: no yield.
+            let may_coalesce = self.conns == 1 || !self.more_work;
             conn.service(conn_ref, &mut effects, may_coalesce)
                 .map(|again| again.then_some(conn_ref))
         };

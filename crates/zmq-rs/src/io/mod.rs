@@ -100,6 +100,39 @@ pub(crate) enum IoCommand {
     Dump(std::sync::mpsc::Sender<String>),
 }
 
+impl IoCommand {
+    /// The connection this command asks to flush, if it is a flush.
+    fn flushed(&self) -> Option<ConnRef> {
+        match self {
+            Self::Flush(conn) => Some(*conn),
+            _ => None,
+        }
+    }
+}
+
+/// For each of a round's `commands`, whether other work follows it in the round: any later
+/// command but a flush of the connection it flushes (that connection's own stream). In one
+/// pass from the end.
+fn other_work_after(commands: &[IoCommand], more: &mut Vec<bool>) {
+    more.clear();
+    more.resize(commands.len(), false);
+    // What follows the current command: `None` while nothing does; else the connection all
+    // of it flushes, or `None` inside when it is anything else.
+    let mut after: Option<Option<ConnRef>> = None;
+    for (i, command) in commands.iter().enumerate().rev() {
+        let this = command.flushed();
+        more[i] = match after {
+            None => false,
+            Some(only) => this.is_none() || only != this,
+        };
+        after = Some(match after {
+            None => this,
+            Some(only) if only == this => this,
+            Some(_) => None,
+        });
+    }
+}
+
 /// A bound listener to serve.
 #[derive(Debug)]
 pub(crate) struct ListenRequest {
@@ -188,6 +221,7 @@ impl IoThread {
             shared: shared.clone(),
             entities: Slab::new(),
             conns: 0,
+            more_work: false,
             connecters: Slab::new(),
             timers: Timers::default(),
             next_generation: 1,
@@ -251,6 +285,8 @@ struct IoLoop {
     entities: Slab<Entity>,
     /// How many of `entities` are connections.
     conns: usize,
+    /// More events or commands of the current round wait behind the one being handled.
+    more_work: bool,
     connecters: Slab<Connecter>,
     timers: Timers,
     next_generation: u64,
@@ -282,12 +318,16 @@ impl IoLoop {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
         let mut commands = Vec::new();
+        // Whether other work follows each command of a round (see `other_work_after`).
+        let mut more_work = Vec::new();
         loop {
             let now = crate::clock::now();
             self.fire_timers(now);
             self.shared.take_commands(&mut commands);
             if !commands.is_empty() {
-                for command in commands.drain(..) {
+                other_work_after(&commands, &mut more_work);
+                for (command, more) in commands.drain(..).zip(more_work.iter()) {
+                    self.more_work = *more;
                     self.handle_command(command);
                 }
                 continue;
@@ -317,11 +357,18 @@ impl IoLoop {
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             }
-            for event in events.iter() {
+            let last = events
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.token() != WAKER)
+                .map(|(i, _)| i)
+                .last();
+            for (i, event) in events.iter().enumerate() {
                 let token = event.token();
                 if token == WAKER {
                     continue;
                 }
+                self.more_work = last.is_some_and(|last| last > i);
                 self.handle_event(token.0, event.is_read_closed() || event.is_error());
             }
         }
@@ -779,4 +826,41 @@ fn has_queued_traffic(socket: &SocketShared, peer: Option<PeerId>) -> bool {
         .pattern
         .peer_stats(peer)
         .is_some_and(|stats| stats.queued_out > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flush(token: usize) -> IoCommand {
+        IoCommand::Flush(ConnRef {
+            token,
+            generation: 1,
+        })
+    }
+
+    /// A flush yields its core after a small write only when nothing else waits in the
+    /// round: later flushes of its own connection do not count, anything else does.
+    #[test]
+    fn other_work_after_a_command_is_anything_but_its_own_connections_flushes() {
+        let mut more = Vec::new();
+        let round = [
+            flush(1),
+            flush(1),
+            flush(2),
+            flush(2),
+            IoCommand::Shutdown,
+            flush(3),
+        ];
+        other_work_after(&round, &mut more);
+        assert_eq!(more, [true, true, true, true, true, false]);
+        let round = [flush(1), flush(1), flush(1)];
+        other_work_after(&round, &mut more);
+        assert_eq!(more, [false, false, false]);
+        let round = [IoCommand::Shutdown, IoCommand::Shutdown];
+        other_work_after(&round, &mut more);
+        assert_eq!(more, [true, false]);
+        other_work_after(&[], &mut more);
+        assert!(more.is_empty());
+    }
 }
