@@ -48,13 +48,15 @@ impl Message {
     /// (`Message::from(buffer)`): the counterpart of libzmq's `zmq_msg_init_size`.
     ///
     /// It reuses, when it can, a payload of the same size the library is done with: one
-    /// written to a tcp or ipc connection, or a received message dropped. That spares the
-    /// allocator's cross-thread path, which for small messages costs more than sending them.
-    /// What is kept is bounded (a few sizes, at most 256 KiB of each per thread and 2 MiB in
-    /// all per size) and process-wide: it outlives sockets and contexts, and a thread's share
-    /// is freed when the thread ends. Payloads of other sizes, or still referred to
-    /// elsewhere, are freed as usual. Filled to exactly `size` octets, the buffer becomes the message's payload
-    /// without a copy or an allocation.
+    /// written to a tcp or ipc connection by the I/O thread, or a received message dropped.
+    /// That spares the allocator's cross-thread path, which for small messages costs more
+    /// than sending them. (A message of up to 512 octets to a NULL or PLAIN connection is
+    /// copied as it is queued, and its payload freed on the sending thread, where the
+    /// allocator is cheap.) What is kept is bounded (a few sizes, at most 256 KiB of each per
+    /// thread and 2 MiB in all per size) and process-wide: it outlives sockets and contexts,
+    /// and a thread's share is freed when the thread ends. Payloads of other sizes, or still
+    /// referred to elsewhere, are freed as usual. Filled to exactly `size` octets, the buffer
+    /// becomes the message's payload without a copy or an allocation.
     ///
     /// ```
     /// let mut payload = zmq_rs::Message::buffer(5);
@@ -206,8 +208,8 @@ impl From<&Self> for Message {
 }
 
 impl From<Message> for Bytes {
-    fn from(mut msg: Message) -> Self {
-        std::mem::take(&mut msg.data)
+    fn from(msg: Message) -> Self {
+        msg.into_bytes()
     }
 }
 

@@ -118,11 +118,6 @@ impl FramePacker {
         self.messages == 0
     }
 
-    /// Messages packed and not yet sealed.
-    pub fn messages(&self) -> usize {
-        self.messages
-    }
-
     /// Appends `msg`'s frames. When the buffer has no room left for them, what it holds is
     /// sealed first and returned, to be queued before this message. Call with messages that
     /// [`FramePacker::fits`] takes (larger ones are packed too, but copied).

@@ -213,7 +213,6 @@ impl IoLoop {
             Mutex::new(conn)
         });
         entry.insert(Entity::Conn(cell));
-        self.conns += 1;
         Some(ConnRef { token, generation })
     }
 
@@ -231,7 +230,7 @@ impl IoLoop {
             };
             // With other work waiting (another connection's event or command), the thread has
             // it to do between this connection's writes: no yield.
-            let may_coalesce = self.conns == 1 || !self.more_work;
+            let may_coalesce = !self.more_work;
             conn.service(conn_ref, &mut effects, may_coalesce)
                 .map(|again| again.then_some(conn_ref))
         };
@@ -329,7 +328,6 @@ impl IoLoop {
         let Entity::Conn(cell) = self.entities.remove(token) else {
             return;
         };
-        self.conns -= 1;
         let mut conn = lock(&cell);
         conn.closed = true;
         let _ = self.poll.registry().deregister(&mut conn.stream);
@@ -453,7 +451,7 @@ impl Conn {
     }
 
     /// Reads, delivers and writes until nothing moves. With `may_coalesce` (the I/O thread,
-    /// when this is its only connection) it stops after a small write, `Ok(true)`, to be
+    /// when no other connection's work waits) it stops after a small write, `Ok(true)`, to be
     /// serviced again once the thread has yielded its core (see `COALESCE_BELOW`).
     pub(super) fn service(
         &mut self,

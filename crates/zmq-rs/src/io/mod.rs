@@ -220,7 +220,6 @@ impl IoThread {
             poll,
             shared: shared.clone(),
             entities: Slab::new(),
-            conns: 0,
             more_work: false,
             connecters: Slab::new(),
             timers: Timers::default(),
@@ -283,8 +282,6 @@ struct IoLoop {
     poll: Poll,
     shared: Arc<IoShared>,
     entities: Slab<Entity>,
-    /// How many of `entities` are connections.
-    conns: usize,
     /// More events or commands of the current round wait behind the one being handled.
     more_work: bool,
     connecters: Slab<Connecter>,
