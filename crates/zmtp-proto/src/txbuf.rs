@@ -181,6 +181,13 @@ impl TxBuf {
     /// Fills `out` with the waiting chunks, in order, for a vectored write; returns how many
     /// entries it filled (at most `out.len()`).
     pub fn io_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        self.io_slices_up_to(out, usize::MAX)
+    }
+
+    /// [`TxBuf::io_slices`] for at most `max_bytes` octets: the last slice is cut short where
+    /// the limit falls. A transport whose segments are a little under 64 KiB (loopback TCP)
+    /// moves data fastest in writes that fit one segment.
+    pub fn io_slices_up_to<'a>(&'a self, out: &mut [IoSlice<'a>], max_bytes: usize) -> usize {
         let mut at = 0;
         let listed = self.segments.iter().map(|segment| match segment {
             Segment::Staged(len) => {
@@ -193,7 +200,13 @@ impl TxBuf {
         let tail = self.staging.get(self.staged_listed..).unwrap_or_default();
         let all = listed.chain((!tail.is_empty()).then_some(tail));
         let mut n = 0;
+        let mut left = max_bytes;
         for (slot, chunk) in out.iter_mut().zip(all) {
+            if left == 0 {
+                break;
+            }
+            let chunk = chunk.get(..left).unwrap_or(chunk);
+            left -= chunk.len();
             *slot = IoSlice::new(chunk);
             n += 1;
         }
@@ -323,6 +336,31 @@ mod tests {
         let mut one = [IoSlice::new(&[])];
         assert_eq!(tx.io_slices(&mut one), 1);
         assert_eq!(one[0][0], 1);
+    }
+
+    #[test]
+    fn io_slices_up_to_cuts_the_last_slice_at_the_limit_and_advance_resumes_there() {
+        let mut tx = TxBuf::new();
+        tx.put_slice(b"head");
+        tx.put_bytes(Bytes::from(vec![5u8; ZERO_COPY_THRESHOLD]));
+        tx.put_slice(b"tail");
+        let mut slices = [IoSlice::new(&[]); 8];
+        let n = tx.io_slices_up_to(&mut slices, 10);
+        let listed: Vec<u8> = slices[..n].iter().flat_map(|s| s.to_vec()).collect();
+        assert_eq!(listed, [b"head".as_slice(), &[5u8; 6]].concat());
+
+        assert_eq!(
+            tx.io_slices_up_to(&mut slices, 0),
+            0,
+            "a zero limit lists nothing"
+        );
+        let n = tx.io_slices_up_to(&mut slices, usize::MAX);
+        assert_eq!(n, 3, "no limit lists everything");
+
+        tx.advance(10);
+        let rest = tx.to_vec();
+        assert_eq!(rest.len(), ZERO_COPY_THRESHOLD - 6 + 4);
+        assert!(rest.ends_with(b"tail"));
     }
 
     #[test]

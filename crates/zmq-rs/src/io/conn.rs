@@ -935,12 +935,21 @@ impl Conn {
         let mut written = 0;
         while !self.tx.is_empty() {
             let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let n = self.tx.io_slices(&mut slices);
+            let n = self.tx.io_slices_up_to(&mut slices, WRITE_BATCH);
             match self.stream.write_vectored(&slices[..n]) {
                 Ok(0) => return Err("the connection accepts no more bytes".into()),
                 Ok(n) => {
                     self.tx.advance(n);
                     written += n;
+                    if n == WRITE_BATCH
+                        && self.tx.len() < REFILL_BELOW
+                        && !self.pending_out.is_empty()
+                    {
+                        // The tail of a large frame, with more taken to send: written alone
+                        // it would cross loopback as a segment of its own. The caller
+                        // refills behind it first.
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if !self.interest.is_some_and(|i| i.is_writable()) {

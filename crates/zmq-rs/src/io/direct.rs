@@ -54,13 +54,13 @@ pub(crate) fn direct_flush(link: &ConnLink, io: &IoShared, effects: &mut Effects
         return;
     }
     // Until the machine's queue is seen empty (which clears the peer's `tx_scheduled`, so
-    // that its next message schedules a flush again) or the kernel takes no more.
+    // that its next message schedules a flush again) or the kernel takes no more (a write
+    // may stop short of that to refill behind a large frame's tail).
     let mut failed = false;
     loop {
         match conn.output(link.at, effects) {
             Ok(0) => break,
-            Ok(_) if conn.tx.is_empty() => {}
-            Ok(_) => break,
+            Ok(_) => {}
             Err(_) => {
                 failed = true;
                 break;
