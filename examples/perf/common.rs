@@ -75,11 +75,12 @@ pub fn recv_sized(socket: &zmq_rs::Socket, size: usize) -> zmq_rs::Message {
 }
 
 /// A message of `size` octets, one per call as libzmq's tools make them with
-/// `zmq_msg_init_size`: from `Message::buffer`, its counterpart, which reuses payloads the
-/// library is done with.
+/// `zmq_msg_init_size`: from `Message::buffer_sized`, its counterpart, which reuses payloads
+/// the library is done with and, like it, leaves the contents as they were (libzmq's tool
+/// writes none of them; this one writes the first 64 octets).
 pub fn message(size: usize) -> zmq_rs::Message {
-    let mut data = zmq_rs::Message::buffer(size);
-    data.resize(size.min(64), b'x');
-    data.resize(size, 0);
+    let mut data = zmq_rs::Message::buffer_sized(size);
+    let head = size.min(64);
+    data[..head].fill(b'x');
     zmq_rs::Message::from(data)
 }

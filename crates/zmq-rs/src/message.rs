@@ -68,6 +68,23 @@ impl Message {
         crate::recycle::take(size)
     }
 
+    /// A buffer of exactly `size` octets whose contents are unspecified: zeros, or what a
+    /// payload of the same size held before (reused as [`Message::buffer`] does). This is
+    /// `zmq_msg_init_size` itself, whose memory is as malloc left it: for a caller that
+    /// overwrites the payload in place (reads a file into it, say) and would otherwise pay
+    /// for zeroing it first, 15% of a 64 KiB sender's time. Whatever is not overwritten is
+    /// sent as it is, and may be an earlier message's data: use [`Message::buffer`] when
+    /// that matters.
+    ///
+    /// ```
+    /// let mut payload = zmq_rs::Message::buffer_sized(5);
+    /// payload.copy_from_slice(b"hello");
+    /// assert_eq!(&zmq_rs::Message::from(payload)[..], b"hello");
+    /// ```
+    pub fn buffer_sized(size: usize) -> BytesMut {
+        crate::recycle::take_filled(size)
+    }
+
     /// The payload as UTF-8, if it is.
     pub fn as_str(&self) -> Option<&str> {
         std::str::from_utf8(&self.data).ok()

@@ -1,5 +1,6 @@
-//! `Message::buffer`, the counterpart of `zmq_msg_init_size`: payload buffers the library is
-//! done with come back from it, never one that is still in use, and never with what it held.
+//! `Message::buffer` and `Message::buffer_sized`, the counterparts of `zmq_msg_init_size`:
+//! payload buffers the library is done with come back from them, never one that is still in
+//! use; from `buffer` empty, from `buffer_sized` at their size.
 //!
 //! The pool is process-wide and the tests of this file run in parallel: each uses a size of
 //! its own.
@@ -151,4 +152,37 @@ fn a_large_payload_received_over_tcp_is_its_own_buffer_and_comes_back_once_dropp
         "no received payload came back"
     );
     assert!(reused.is_empty());
+}
+
+#[test]
+fn buffer_sized_comes_at_its_size_and_reuses_a_dropped_payload_but_not_one_still_held() {
+    const SIZE: usize = 703;
+    let ctx = Context::new();
+    let (push, pull) = pipe(&ctx, "inproc://buffers-sized");
+    let fresh = Message::buffer_sized(SIZE);
+    assert_eq!(fresh.len(), SIZE, "not sized");
+    drop(fresh);
+    let (first, first_at) = message(SIZE, 1);
+    let (second, second_at) = message(SIZE, 2);
+    push.send(first, 0).expect("send");
+    push.send(second, 0).expect("send");
+    let first = pull.recv_msg(0).expect("recv");
+    let second = pull.recv_msg(0).expect("recv");
+    drop(first);
+    let decoy: Vec<u8> = Vec::with_capacity(SIZE);
+    let mut reused = Message::buffer_sized(SIZE);
+    assert_eq!(reused.as_ptr() as usize, first_at, "not reused");
+    assert_eq!(reused.len(), SIZE, "a reused buffer is not sized");
+    reused.fill(9);
+    let another = Message::buffer_sized(SIZE);
+    assert_ne!(
+        another.as_ptr() as usize,
+        second_at,
+        "handed out while still held"
+    );
+    assert!(
+        second.iter().all(|&b| b == 2),
+        "a payload still held was written over"
+    );
+    drop(decoy);
 }
