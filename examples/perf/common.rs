@@ -79,8 +79,16 @@ pub fn recv_sized(socket: &zmq_rs::Socket, size: usize) -> zmq_rs::Message {
 /// the library is done with and, like it, leaves the contents as they were (libzmq's tool
 /// writes none of them; this one writes the first 64 octets).
 pub fn message(size: usize) -> zmq_rs::Message {
-    let mut data = zmq_rs::Message::buffer_sized(size);
     let head = size.min(64);
-    data[..head].fill(b'x');
+    let data = if head == size {
+        // All of it written: an empty buffer, filled once.
+        let mut data = zmq_rs::Message::buffer(size);
+        data.resize(size, b'x');
+        data
+    } else {
+        let mut data = zmq_rs::Message::buffer_sized(size);
+        data[..head].fill(b'x');
+        data
+    };
     zmq_rs::Message::from(data)
 }
