@@ -40,6 +40,7 @@ impl Message {
     }
 
     /// The payload, without copying.
+    #[inline]
     pub fn into_bytes(mut self) -> Bytes {
         std::mem::take(&mut self.data)
     }
@@ -177,6 +178,7 @@ impl std::fmt::Debug for Message {
 }
 
 impl From<Bytes> for Message {
+    #[inline]
     fn from(data: Bytes) -> Self {
         Self {
             data,
@@ -231,6 +233,7 @@ impl From<Message> for Bytes {
 }
 
 impl From<BytesMut> for Message {
+    #[inline]
     fn from(data: BytesMut) -> Self {
         Self::from(data.freeze())
     }

@@ -127,6 +127,7 @@ impl FramePacker {
 
     /// [`FramePacker::push`] for the message made of `frames`, in order (one, for a
     /// one-frame message held as its `Bytes`).
+    #[inline]
     pub fn push_frames(&mut self, frames: &[Bytes]) -> Option<Framed> {
         let needed: usize = match frames {
             [only] => framed_len(only.len()),
