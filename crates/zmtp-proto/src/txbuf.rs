@@ -185,8 +185,8 @@ impl TxBuf {
     }
 
     /// [`TxBuf::io_slices`] for at most `max_bytes` octets: the last slice is cut short where
-    /// the limit falls. A transport whose segments are a little under 64 KiB (loopback TCP)
-    /// moves data fastest in writes that fit one segment.
+    /// the limit falls. TCP with TCP_NODELAY moves data fastest in writes of whole segments:
+    /// a write ends its last segment, however short.
     pub fn io_slices_up_to<'a>(&'a self, out: &mut [IoSlice<'a>], max_bytes: usize) -> usize {
         let mut at = 0;
         let listed = self.segments.iter().map(|segment| match segment {
