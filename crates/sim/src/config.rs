@@ -74,7 +74,7 @@ pub enum RecvPolicy {
 pub const DEFAULT_RECONNECT_IVL: Duration = Duration::from_millis(100);
 
 /// Bytes a node pulls from its pattern into a connection's transmit buffer before it waits
-/// for the transport to take them (the facade uses a little under 64 KiB).
+/// for the transport to take them (the facade uses two loopback TCP segments, 128 KiB).
 pub const DEFAULT_TX_BATCH: usize = 8 * 1024;
 
 /// How long a connection attempt waits for the accept (an operating system waits minutes;
