@@ -47,8 +47,8 @@ const MIN_READ: usize = 8 * 1024;
 /// segment of its own, which costs loopback as much as a full one: writes of exactly 64 KiB
 /// are five times slower than writes a little under. Against writes of a little under 64 KiB,
 /// two segments' worth took 64 KiB messages from 46-48 K to 49-52 K a second (half the
-/// calls), and 64-octet ones from 9.3 to 9.9 M (sender and receiver pinned apart). Elsewhere
-/// (MSS 1448 on Ethernet) the tail is one small segment in ninety.
+/// calls); 64-octet ones are unchanged (8.0 and 8.1 M, medians of ten runs). Elsewhere (MSS
+/// 1448 on Ethernet) the tail is one small segment in ninety.
 const WRITE_BATCH: usize = 2 * 65483;
 /// Encode more only while less than this waits to be written. More waiting means the kernel
 /// took part of the last batch and has no room now; encoding behind it would only make the
