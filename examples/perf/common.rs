@@ -76,8 +76,8 @@ pub fn recv_sized(socket: &zmq_rs::Socket, size: usize) -> zmq_rs::Message {
 
 /// A message of `size` octets, one per call as libzmq's tools make them with
 /// `zmq_msg_init_size`: from `Message::buffer_sized`, its counterpart, which reuses payloads
-/// the library is done with and, like it, leaves the contents as they were (libzmq's tool
-/// writes none of them; this one writes the first 64 octets).
+/// the library is done with and, like it, leaves the contents as they were. The first 64
+/// octets are written, as the C peers (`../shared/bench/c`) write them.
 pub fn message(size: usize) -> zmq_rs::Message {
     let head = size.min(64);
     let data = if head == size {

@@ -73,9 +73,8 @@ impl Message {
     /// payload of the same size held before (reused as [`Message::buffer`] does). This is
     /// `zmq_msg_init_size` itself, whose memory is as malloc left it: for a caller that
     /// overwrites the payload in place (reads a file into it, say) and would otherwise pay
-    /// for zeroing a reused buffer first. Whatever is not overwritten is
-    /// sent as it is, and may be an earlier message's data: use [`Message::buffer`] when
-    /// that matters.
+    /// for zeroing a reused buffer first. Whatever is not overwritten is sent as it is, and
+    /// may be an earlier message's data: use [`Message::buffer`] when that matters.
     ///
     /// ```
     /// let mut payload = zmq_rs::Message::buffer_sized(5);

@@ -169,7 +169,9 @@ fn buffer_sized_comes_at_its_size_and_reuses_a_dropped_payload_but_not_one_still
     let first = pull.recv_msg(0).expect("recv");
     let second = pull.recv_msg(0).expect("recv");
     drop(first);
+    // As in the first test: an allocation that would take the payload had it been freed.
     let decoy: Vec<u8> = Vec::with_capacity(SIZE);
+    assert_ne!(decoy.as_ptr() as usize, first_at, "the payload was freed");
     let mut reused = Message::buffer_sized(SIZE);
     assert_eq!(reused.as_ptr() as usize, first_at, "not reused");
     assert_eq!(reused.len(), SIZE, "a reused buffer is not sized");
