@@ -62,6 +62,38 @@ fn push_pull_delivers_in_order_on_every_transport() {
     }
 }
 
+/// RFC 23's long frames, in a stream: large messages, some a little over 64 KiB and some
+/// larger than a write takes at once (tcp and ipc writes are cut inside a frame, and a
+/// frame's short tail goes out with the next frame's start), arrive whole, in order and
+/// unaltered on every transport (RFC 30).
+#[test]
+fn a_stream_of_large_messages_arrives_whole_and_in_order_on_every_transport_rfc23() {
+    const SIZES: [usize; 5] = [65_536, 65_537, 131_000, 200_003, 70_000];
+    let body = |i: usize| -> Vec<u8> {
+        let size = SIZES[i % SIZES.len()];
+        (0..size)
+            .map(|at| (at.wrapping_mul(31) ^ i) as u8)
+            .collect()
+    };
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let (pull, push) = pipeline(&ctx, &endpoint);
+        let ep = pull.get_last_endpoint().expect("last endpoint");
+        let sender = std::thread::spawn(move || {
+            for i in 0..60 {
+                push.send(body(i), 0).expect("send");
+            }
+        });
+        for i in 0..60 {
+            let got = pull
+                .recv_bytes(0)
+                .unwrap_or_else(|e| panic!("{ep} #{i}: {e}"));
+            assert!(got == body(i), "{ep}: message {i} differs");
+        }
+        sender.join().expect("sender");
+    }
+}
+
 /// RFC 30: a PULL fair-queues several PUSH peers, each peer's messages in order. Over inproc
 /// the senders' bursts and pauses race with the receiver's pulls from their links and with
 /// it going to sleep; a message left behind in a sender's queue shows as a receive timing out.
