@@ -46,17 +46,25 @@ fn pipe(ctx: &Context, endpoint: &str) -> (Socket, Socket) {
     (push, pull)
 }
 
-#[test]
-fn a_payload_received_over_inproc_and_dropped_comes_back_empty_but_one_still_held_does_not() {
-    const SIZE: usize = 701;
-    let ctx = Context::new();
-    let (push, pull) = pipe(&ctx, "inproc://buffers-reuse");
-    let (first, first_at) = message(SIZE, 1);
-    let (second, second_at) = message(SIZE, 2);
+/// Two messages of `size` octets from `Message::buffer` (filled with 1 and 2) sent through
+/// a PUSH-PULL pipe at `endpoint` and received, each with where its payload was made.
+fn two_through(ctx: &Context, endpoint: &str, size: usize) -> [(Message, usize); 2] {
+    let (push, pull) = pipe(ctx, endpoint);
+    let (first, first_at) = message(size, 1);
+    let (second, second_at) = message(size, 2);
     push.send(first, 0).expect("send");
     push.send(second, 0).expect("send");
     let first = pull.recv_msg(0).expect("recv");
     let second = pull.recv_msg(0).expect("recv");
+    [(first, first_at), (second, second_at)]
+}
+
+#[test]
+fn a_payload_received_over_inproc_and_dropped_comes_back_empty_but_one_still_held_does_not() {
+    const SIZE: usize = 701;
+    let ctx = Context::new();
+    let [(first, first_at), (second, second_at)] =
+        two_through(&ctx, "inproc://buffers-reuse", SIZE);
     assert_eq!(
         first.as_bytes().as_ptr() as usize,
         first_at,
@@ -156,18 +164,13 @@ fn a_large_payload_received_over_tcp_is_its_own_buffer_and_comes_back_once_dropp
 
 #[test]
 fn buffer_sized_comes_at_its_size_and_reuses_a_dropped_payload_but_not_one_still_held() {
-    const SIZE: usize = 703;
-    let ctx = Context::new();
-    let (push, pull) = pipe(&ctx, "inproc://buffers-sized");
+    const SIZE: usize = 709;
     let fresh = Message::buffer_sized(SIZE);
     assert_eq!(fresh.len(), SIZE, "not sized");
     drop(fresh);
-    let (first, first_at) = message(SIZE, 1);
-    let (second, second_at) = message(SIZE, 2);
-    push.send(first, 0).expect("send");
-    push.send(second, 0).expect("send");
-    let first = pull.recv_msg(0).expect("recv");
-    let second = pull.recv_msg(0).expect("recv");
+    let ctx = Context::new();
+    let [(first, first_at), (second, second_at)] =
+        two_through(&ctx, "inproc://buffers-sized", SIZE);
     drop(first);
     // As in the first test: an allocation that would take the payload had it been freed.
     let decoy: Vec<u8> = Vec::with_capacity(SIZE);
