@@ -75,20 +75,22 @@ pub fn recv_sized(socket: &zmq_rs::Socket, size: usize) -> zmq_rs::Message {
 }
 
 /// A message of `size` octets, one per call as libzmq's tools make them with
-/// `zmq_msg_init_size`: from `Message::buffer_sized`, its counterpart, which reuses payloads
-/// the library is done with and, like it, leaves the contents as they were. The first 64
-/// octets are written, as the C peers (`../shared/bench/c`) write them.
+/// `zmq_msg_init_size`, the first 64 octets written as the C peers (`../shared/bench/c`)
+/// write them. Up to `Message::INLINE_MAX` octets (64) the payload is copied in and kept
+/// inside the `Message`, as libzmq keeps payloads of up to 33 octets inside `zmq_msg_t`;
+/// larger ones come from `Message::buffer_sized`, `zmq_msg_init_size`'s counterpart, which
+/// reuses payloads the library is done with and, like it, leaves the rest as it was.
+/// Inline, as the C peers' loop is: built in the caller, the message's fields reach the send
+/// without a round trip through memory.
+#[inline]
 pub fn message(size: usize) -> zmq_rs::Message {
-    let head = size.min(64);
-    let data = if head == size {
-        // All of it written: an empty buffer, filled once.
-        let mut data = zmq_rs::Message::buffer(size);
-        data.resize(size, b'x');
-        data
-    } else {
-        let mut data = zmq_rs::Message::buffer_sized(size);
-        data[..head].fill(b'x');
-        data
-    };
+    const WRITTEN: usize = 64;
+    static XS: [u8; WRITTEN] = [b'x'; WRITTEN];
+    if size <= zmq_rs::Message::INLINE_MAX.min(WRITTEN) {
+        return zmq_rs::Message::copy_from(&XS[..size]);
+    }
+    let head = size.min(WRITTEN);
+    let mut data = zmq_rs::Message::buffer_sized(size);
+    data[..head].fill(b'x');
     zmq_rs::Message::from(data)
 }

@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use patterns::{AttachInfo, Msg, Pattern, PeerId, PeerInfo, SocketType, Traffic, new_pattern};
+use patterns::{
+    AttachInfo, Msg, Pattern, PeerId, PeerInfo, SocketType, Traffic, UserFrame, new_pattern,
+};
 
 /// Messages per delivered batch and per user batch (the facade takes up to 64 per lock).
 const BATCH: usize = 64;
@@ -82,25 +84,40 @@ fn pull_batches(c: &mut Criterion) {
             while p.poll_action().is_some() {}
         });
     });
-    // What the facade does over tcp: one-frame sends as frames, packed by the queue.
-    let mut packed = with_peer_packing(SocketType::Push, SocketType::Pull, now, true);
-    group.bench_function("push_send_frame_packed_and_take_64", |bench| {
-        bench.iter(|| {
-            for _ in 0..BATCH {
-                packed.send_frame(now, payload.clone()).expect("room");
+    // What the facade does over tcp: one-frame sends as frames, packed by the queue; a
+    // small `Message` (kept inline) is packed from the caller's octets.
+    static INLINE: [u8; 64] = [b'x'; 64];
+    let frames: [(&str, &dyn Fn() -> UserFrame<'static>); 2] = [
+        ("push_send_frame_packed_and_take_64", &|| {
+            payload.clone().into()
+        }),
+        ("push_send_borrowed_frame_packed_and_take_64", &|| {
+            UserFrame::Borrowed {
+                data: &INLINE,
+                to_bytes: Bytes::copy_from_slice,
             }
-            packed.poll_transmit_batch(PeerId(1), &mut taken);
-            let messages: usize = taken
-                .drain(..)
-                .map(|t| match t {
-                    Traffic::Framed(framed) => framed.messages(),
-                    _ => 0,
-                })
-                .sum();
-            assert_eq!(messages, BATCH, "all packed");
-            while packed.poll_action().is_some() {}
+        }),
+    ];
+    for (name, frame) in frames {
+        let mut packed = with_peer_packing(SocketType::Push, SocketType::Pull, now, true);
+        group.bench_function(name, |bench| {
+            bench.iter(|| {
+                for _ in 0..BATCH {
+                    packed.send_frame(now, frame()).expect("room");
+                }
+                packed.poll_transmit_batch(PeerId(1), &mut taken);
+                let messages: usize = taken
+                    .drain(..)
+                    .map(|t| match t {
+                        Traffic::Framed(framed) => framed.messages(),
+                        _ => 0,
+                    })
+                    .sum();
+                assert_eq!(messages, BATCH, "all packed");
+                while packed.poll_action().is_some() {}
+            });
         });
-    });
+    }
     group.finish();
 }
 

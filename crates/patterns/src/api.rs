@@ -107,6 +107,68 @@ pub enum SendErrorKind {
     InvalidMessage,
 }
 
+/// A one-frame message as the user hands it to [`Pattern::send_frame`]: its payload as
+/// `Bytes`, or octets the caller holds (a small message kept inline), copied where they are
+/// queued: into a packed buffer as they are, or into the `Bytes` that `to_bytes` makes of
+/// them for a queue of whole messages.
+#[derive(Debug)]
+pub enum UserFrame<'a> {
+    /// The payload, queued as it is.
+    Shared(Bytes),
+    /// Octets the caller keeps; queuing copies them.
+    Borrowed {
+        /// The payload.
+        data: &'a [u8],
+        /// Makes the payload of a queued message from `data` (a copy).
+        to_bytes: fn(&[u8]) -> Bytes,
+    },
+}
+
+impl UserFrame<'_> {
+    /// Payload octets.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// True when the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload.
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Shared(bytes) => bytes,
+            Self::Borrowed { data, .. } => data,
+        }
+    }
+
+    /// The payload as `Bytes`: as it is, or a copy of the borrowed octets.
+    #[inline]
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Self::Shared(bytes) => bytes,
+            Self::Borrowed { data, to_bytes } => to_bytes(data),
+        }
+    }
+}
+
+impl AsRef<[u8]> for UserFrame<'_> {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl From<Bytes> for UserFrame<'_> {
+    #[inline]
+    fn from(bytes: Bytes) -> Self {
+        Self::Shared(bytes)
+    }
+}
+
 /// A refused send. The message comes back untouched.
 #[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[error("send refused: {kind:?}")]
@@ -310,10 +372,11 @@ pub trait Pattern: Send + std::fmt::Debug {
     fn send(&mut self, now: Instant, msg: Msg) -> Result<(), SendError>;
 
     /// The user sends a one-frame message with no routing id, held as its frame: the same as
-    /// [`Pattern::send`] with `Msg::single(frame)`. The load-balancing types (PUSH, DEALER,
-    /// PAIR) queue the frame without building a `Msg` first, the common send made cheaper.
-    fn send_frame(&mut self, now: Instant, frame: Bytes) -> Result<(), SendError> {
-        self.send(now, Msg::single(frame))
+    /// [`Pattern::send`] with `Msg::single(frame.into_bytes())`. The load-balancing types
+    /// (PUSH, DEALER, PAIR) queue the frame without building a `Msg` first, the common send
+    /// made cheaper, and pack a borrowed frame's octets without making `Bytes` of them.
+    fn send_frame(&mut self, now: Instant, frame: UserFrame<'_>) -> Result<(), SendError> {
+        self.send(now, Msg::single(frame.into_bytes()))
     }
 
     /// The user receives one whole message.

@@ -120,7 +120,7 @@ mod tests;
 pub use api::{
     Action, AttachError, AttachInfo, DetachReason, OptionError, Pattern, PatternConfig,
     PatternOption, PeerId, PeerInfo, PeerStats, RecvError, SendError, SendErrorKind,
-    UnsupportedSocketType,
+    UnsupportedSocketType, UserFrame,
 };
 pub use zmtp_proto::{Msg, SocketType, Traffic};
 

@@ -13,7 +13,7 @@ use zmtp_proto::{Msg, SocketType, Traffic};
 
 use crate::api::{
     AttachError, AttachInfo, OptionError, Pattern, PatternOption, PeerId, PeerInfo, PeerStats,
-    RecvError, SendError, SendErrorKind,
+    RecvError, SendError, SendErrorKind, UserFrame,
 };
 use crate::core::{Core, Key};
 
@@ -81,9 +81,13 @@ pub(crate) trait Behaviour: Send + std::fmt::Debug {
     /// load-balancing types). On error the frame is handed back.
     ///
     /// [`send`]: Behaviour::send
-    fn send_frame(&mut self, core: &mut Core, frame: Bytes) -> Result<(), (SendErrorKind, Bytes)> {
-        self.send(core, Msg::single(frame))
-            .map_err(|mut e| (e.kind, e.msg.pop_back().unwrap_or_default()))
+    fn send_frame<'a>(
+        &mut self,
+        core: &mut Core,
+        frame: UserFrame<'a>,
+    ) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
+        self.send(core, Msg::single(frame.into_bytes()))
+            .map_err(|mut e| (e.kind, e.msg.pop_back().unwrap_or_default().into()))
     }
 
     /// The user's receive.
@@ -344,7 +348,7 @@ impl<B: Behaviour> Pattern for Machine<B> {
         }
     }
 
-    fn send_frame(&mut self, _now: Instant, frame: Bytes) -> Result<(), SendError> {
+    fn send_frame(&mut self, _now: Instant, frame: UserFrame<'_>) -> Result<(), SendError> {
         // Matched for the same reason as in `send`.
         match self.behaviour.send_frame(&mut self.core, frame) {
             Ok(()) => {
@@ -355,7 +359,7 @@ impl<B: Behaviour> Pattern for Machine<B> {
                 self.settle();
                 Err(SendError {
                     kind,
-                    msg: Msg::single(frame),
+                    msg: Msg::single(frame.into_bytes()),
                 })
             }
         }

@@ -21,7 +21,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use zmtp_proto::{FramePacker, Framed, Msg, Traffic};
 
-use crate::api::{PeerId, PeerStats};
+use crate::api::{PeerId, PeerStats, UserFrame};
 
 /// What a socket queues for a peer: [`Traffic`], or a one-frame message kept as its frame
 /// ([`OneFrame`]) until it is queued, so that the common send moves a `Bytes` down to the
@@ -54,15 +54,15 @@ impl Outbound for Traffic {
 }
 
 /// A one-frame message, held as its frame.
-pub(crate) struct OneFrame(pub(crate) Bytes);
+pub(crate) struct OneFrame<'a>(pub(crate) UserFrame<'a>);
 
-impl Outbound for OneFrame {
+impl Outbound for OneFrame<'_> {
     fn payload_len(&self) -> usize {
         self.0.len()
     }
 
     fn into_traffic(self) -> Traffic {
-        Traffic::Message(Msg::single(self.0))
+        Traffic::Message(Msg::single(self.0.into_bytes()))
     }
 
     fn pack_into(self, packer: &mut FramePacker) -> Result<Option<Framed>, Self> {

@@ -40,6 +40,9 @@ pub(crate) struct SocketShared {
     pub monitor: MonitorSink,
     /// A thread blocked in `recv` that waits on the socket's connection itself.
     pub direct: crate::io::DirectWait,
+    /// Whether the socket has inproc links, as of their last change (read without the lock;
+    /// see `Socket::send`).
+    pub has_inproc_links: AtomicBool,
     /// The context, for what the I/O thread needs of it (ZAP).
     pub ctx: Weak<crate::context::ContextInner>,
     /// This socket, for effects that must reach it after its lock is released.
@@ -146,15 +149,22 @@ impl SocketState {
         self.inproc.clone()
     }
 
-    /// Makes `peer` the given side of an established inproc link.
-    pub fn set_inproc_link(&mut self, peer: PeerId, link: Arc<InprocLink>, side: Side) {
+    /// Makes `peer` the given side of an established inproc link of `socket` (whose state
+    /// this is).
+    pub fn set_inproc_link(
+        &mut self,
+        socket: &SocketShared,
+        peer: PeerId,
+        link: Arc<InprocLink>,
+        side: Side,
+    ) {
         if let Some(slot) = self.peers.get_mut(peer.0) {
             slot.link = PeerLink::Inproc(link, side);
-            self.refresh_inproc_links();
+            self.refresh_inproc_links(socket);
         }
     }
 
-    fn refresh_inproc_links(&mut self) {
+    fn refresh_inproc_links(&mut self, socket: &SocketShared) {
         self.inproc = self
             .peers
             .iter()
@@ -163,6 +173,9 @@ impl SocketState {
                 _ => None,
             })
             .collect();
+        socket
+            .has_inproc_links
+            .store(!self.inproc.is_empty(), Ordering::Relaxed);
     }
 
     /// Whether an inproc peer queued while this socket was pulling (clearing the flag it
@@ -245,6 +258,7 @@ impl SocketShared {
             waiting: Arc::new(Waiting::default()),
             monitor: MonitorSink::default(),
             direct: crate::io::DirectWait::default(),
+            has_inproc_links: AtomicBool::new(false),
             ctx,
             me: me.clone(),
         })
@@ -380,7 +394,7 @@ impl SocketShared {
                 effects.push(Effect::Io(self.io.clone(), IoCommand::Close(conn.at)));
             }
             PeerLink::Inproc(link, side) => {
-                state.refresh_inproc_links();
+                state.refresh_inproc_links(self);
                 effects.push(Effect::InprocDetach(link, side));
             }
             PeerLink::Conn(None) | PeerLink::InprocPending => {}

@@ -1,19 +1,24 @@
-//! `Message`: one frame of a ZeroMQ message, built on `Bytes`.
+//! `Message`: one frame of a ZeroMQ message, built on `Bytes`, small ones kept inline.
 
+use std::num::NonZeroU8;
 use std::ops::Deref;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use zmtp_proto::Properties;
 
+/// See [`Message::INLINE_MAX`].
+const INLINE_MAX: usize = 64;
+
 /// One frame of a message, as libzmq's `zmq_msg_t`: payload bytes plus the attributes a
 /// received frame carries.
 ///
-/// The payload is [`Bytes`]: building a `Message` from `Bytes` or `Vec<u8>` does not copy, and
-/// neither does taking the payload back out with [`Message::into_bytes`].
+/// The payload is [`Bytes`], or for a small payload copied in, its octets inline (see
+/// [`Message::INLINE_MAX`]): building a `Message` from `Bytes` or `Vec<u8>` does not copy, and neither
+/// does taking such a payload back out with [`Message::into_bytes`].
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Message {
-    data: Bytes,
+    data: Payload,
     /// ZMQ_MORE as 0 or 1: a whole word, because the struct is copied in word-sized and
     /// wider loads, and a load of a word whose bool had just been written by a one-octet
     /// store stalls (the store cannot forward to a wider load).
@@ -23,26 +28,146 @@ pub struct Message {
     metadata: Option<Arc<Properties>>,
 }
 
+/// A message's payload: shared bytes, or a small payload's octets held in place.
+#[derive(Clone)]
+enum Payload {
+    Shared(Bytes),
+    Inline(Inline),
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Self::Shared(Bytes::new())
+    }
+}
+
+impl Payload {
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Shared(bytes) => bytes,
+            Self::Inline(inline) => inline.as_slice(),
+        }
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Payload {}
+
+/// Up to [`Message::INLINE_MAX`] octets: aligned, so that the moves of a message copy them
+/// in aligned words (octets at an odd offset made every copy a store-forwarding stall), the
+/// length last.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+pub(crate) struct Inline {
+    data: [u8; INLINE_MAX],
+    /// The length plus one: never zero, the niche that tells a [`Payload`] holding `Bytes`
+    /// apart, so that the enum needs no tag of its own.
+    len_plus_one: NonZeroU8,
+}
+
+// An inline payload costs a message 40 octets over its `Bytes` form, no more.
+const _: () = assert!(size_of::<Payload>() == INLINE_MAX + 8);
+
+impl Inline {
+    const EMPTY: Self = Self {
+        data: [0; INLINE_MAX],
+        len_plus_one: NonZeroU8::MIN,
+    };
+
+    /// Holds `data` from now on: its first [`INLINE_MAX`] octets, all of them for a caller
+    /// that checked it fits.
+    #[inline]
+    fn set(&mut self, data: &[u8]) {
+        let len = data.len().min(INLINE_MAX);
+        self.data[..len].copy_from_slice(&data[..len]);
+        let len = u8::try_from(len).unwrap_or(u8::MAX);
+        self.len_plus_one = NonZeroU8::MIN.saturating_add(len);
+    }
+
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.data[..usize::from(self.len_plus_one.get() - 1)]
+    }
+}
+
+/// What a `Message`'s payload is, for the send path: inline octets are packed as they are
+/// (see [`Socket::send`](crate::Socket::send)).
+pub(crate) enum SendPayload {
+    Shared(Bytes),
+    Inline(Inline),
+}
+
 impl Message {
+    /// Payloads of up to this many octets copied into a `Message` ([`Message::copy_from`],
+    /// and the conversions from slices, arrays and strings) are kept inside it, as libzmq
+    /// keeps its "very small messages" (up to 33 octets) inside `zmq_msg_t`: building one
+    /// allocates nothing, and a send to a tcp or ipc peer copies the octets straight into
+    /// the connection's packed buffer.
+    pub const INLINE_MAX: usize = INLINE_MAX;
+
     /// An empty frame.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// A frame holding a copy of `data`.
+    /// A frame holding a copy of `data`: inside the `Message` when it has at most
+    /// [`Message::INLINE_MAX`] octets (no allocation), in a new buffer otherwise.
+    #[inline]
     pub fn copy_from(data: &[u8]) -> Self {
-        Self::from(Bytes::copy_from_slice(data))
+        if data.len() > INLINE_MAX {
+            return Self::from(Bytes::copy_from_slice(data));
+        }
+        // Written in place: a message built elsewhere and moved in was read back in wider
+        // loads than the stores that had just written it (a stall at every send).
+        let mut msg = Self::with_payload(Payload::Inline(Inline::EMPTY));
+        if let Payload::Inline(inline) = &mut msg.data {
+            inline.set(data);
+        }
+        msg
     }
 
-    /// The payload.
-    pub fn as_bytes(&self) -> &Bytes {
-        &self.data
+    /// The payload as `Bytes`: shared with this message, or for a small payload kept inline,
+    /// a copy.
+    pub fn to_bytes(&self) -> Bytes {
+        match &self.data {
+            Payload::Shared(bytes) => bytes.clone(),
+            Payload::Inline(inline) => Bytes::copy_from_slice(inline.as_slice()),
+        }
     }
 
-    /// The payload, without copying.
+    /// The payload, without copying unless it was kept inline (see [`Message::INLINE_MAX`]).
     #[inline]
     pub fn into_bytes(mut self) -> Bytes {
-        std::mem::take(&mut self.data)
+        match std::mem::take(&mut self.data) {
+            Payload::Shared(bytes) => bytes,
+            Payload::Inline(inline) => Bytes::copy_from_slice(inline.as_slice()),
+        }
+    }
+
+    /// The payload for sending, taken out of the message.
+    #[inline]
+    pub(crate) fn into_send_payload(mut self) -> SendPayload {
+        match std::mem::take(&mut self.data) {
+            Payload::Shared(bytes) => SendPayload::Shared(bytes),
+            Payload::Inline(inline) => SendPayload::Inline(inline),
+        }
+    }
+
+    #[inline]
+    fn with_payload(data: Payload) -> Self {
+        Self {
+            data,
+            more: 0,
+            routing_id: 0,
+            group: None,
+            metadata: None,
+        }
     }
 
     /// An empty buffer with room for `size` octets, to fill and send
@@ -87,7 +212,7 @@ impl Message {
 
     /// The payload as UTF-8, if it is.
     pub fn as_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.data).ok()
+        std::str::from_utf8(self).ok()
     }
 
     /// True when more frames of the same message follow (libzmq's `ZMQ_MORE`).
@@ -132,7 +257,7 @@ impl Message {
         metadata: Option<Arc<Properties>>,
     ) -> Self {
         Self {
-            data,
+            data: Payload::Shared(data),
             more: u32::from(more),
             routing_id,
             group: None,
@@ -156,21 +281,22 @@ impl Message {
 impl Deref for Message {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
-        &self.data
+        self.data.as_slice()
     }
 }
 
 impl AsRef<[u8]> for Message {
     fn as_ref(&self) -> &[u8] {
-        &self.data
+        self
     }
 }
 
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Message")
-            .field("data", &self.data)
+            .field("data", &self.to_bytes())
             .field("more", &self.get_more())
             .finish()
     }
@@ -179,13 +305,7 @@ impl std::fmt::Debug for Message {
 impl From<Bytes> for Message {
     #[inline]
     fn from(data: Bytes) -> Self {
-        Self {
-            data,
-            more: 0,
-            routing_id: 0,
-            group: None,
-            metadata: None,
-        }
+        Self::with_payload(Payload::Shared(data))
     }
 }
 
@@ -241,11 +361,12 @@ impl From<BytesMut> for Message {
 impl Drop for Message {
     /// Hands the payload to [`Message::buffer`] for reuse if nothing else refers to it.
     fn drop(&mut self) {
-        if !self.data.is_empty()
-            && self.data.len() <= crate::recycle::MAX_SIZE
+        if let Payload::Shared(data) = &mut self.data
+            && !data.is_empty()
+            && data.len() <= crate::recycle::MAX_SIZE
             && crate::recycle::in_use()
         {
-            crate::recycle::give_bytes(std::mem::take(&mut self.data));
+            crate::recycle::give_bytes(std::mem::take(data));
         }
     }
 }

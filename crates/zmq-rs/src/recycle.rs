@@ -109,6 +109,7 @@ fn shelf_at(shelves: &mut Vec<Shelf>, size: usize) -> Option<usize> {
 /// sends. Zeroing it here would write, on the sending thread, memory another core touched
 /// last, and wait for that core: for 64-octet messages over tcp that was the difference
 /// between a gain and a loss.
+#[inline]
 pub(crate) fn take(size: usize) -> BytesMut {
     match take_kept(size) {
         Some(mut buf) => {
@@ -117,6 +118,16 @@ pub(crate) fn take(size: usize) -> BytesMut {
         }
         None => BytesMut::with_capacity(size),
     }
+}
+
+/// A copy of `data` in a buffer from [`take`]: what a small inline `Message` becomes where
+/// a queue needs `Bytes` (inproc, or a connection that does not pack), so that the receiving
+/// side hands the buffer back for reuse as it does those of [`crate::Message::buffer`].
+#[inline]
+pub(crate) fn copy(data: &[u8]) -> Bytes {
+    let mut buf = take(data.len());
+    buf.extend_from_slice(data);
+    buf.freeze()
 }
 
 /// A buffer of exactly `size` octets, all of them initialised (`len() == size`), to read
@@ -143,6 +154,7 @@ pub(crate) fn take_filled(size: usize) -> BytesMut {
 }
 
 /// A kept buffer of capacity `size`, as it was given (asking makes the size wanted).
+#[inline]
 fn take_kept(size: usize) -> Option<BytesMut> {
     if size == 0 || size > MAX_SIZE {
         return None;

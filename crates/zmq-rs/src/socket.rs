@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use patterns::{AttachInfo, Pattern, PatternOption, PeerId, RecvError, SendError, SendErrorKind};
+use patterns::{
+    AttachInfo, Pattern, PatternOption, PeerId, RecvError, SendError, SendErrorKind, UserFrame,
+};
 use transports::{Endpoint, TransportConfig};
 use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 
@@ -18,7 +20,7 @@ use crate::core::{
 };
 use crate::error::{Error, Result};
 use crate::io::{ConnectRequest, DirectReceive, DirectStep, IoCommand, ListenRequest};
-use crate::message::Message;
+use crate::message::{Message, SendPayload};
 use crate::monitor::SocketEvent;
 use crate::options::{SocketOptions, millis, positive_millis};
 
@@ -375,7 +377,26 @@ impl Socket {
             let dontwait = flags & DONTWAIT != 0;
             let routing_id = msg.routing_id();
             if routing_id == 0 {
-                let frame = msg.into_bytes();
+                let inline;
+                let frame = match msg.into_send_payload() {
+                    SendPayload::Shared(frame) => UserFrame::Shared(frame),
+                    // Inproc peers take `Bytes`: copied into a pooled buffer before the lock
+                    // rather than while holding it, which the receiving thread waits for.
+                    SendPayload::Inline(small)
+                        if self.shared.has_inproc_links.load(Ordering::Relaxed) =>
+                    {
+                        UserFrame::Shared(crate::recycle::copy(small.as_slice()))
+                    }
+                    // Packed from here by a tcp or ipc peer's queue, copied into a pooled
+                    // buffer for the others (a peer still connecting).
+                    SendPayload::Inline(small) => {
+                        inline = small;
+                        UserFrame::Borrowed {
+                            data: inline.as_slice(),
+                            to_bytes: crate::recycle::copy,
+                        }
+                    }
+                };
                 return self.send_with(dontwait, |pattern, now| pattern.send_frame(now, frame));
             }
             let mut whole = Msg::single(msg.into_bytes());

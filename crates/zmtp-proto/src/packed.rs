@@ -126,12 +126,13 @@ impl FramePacker {
     }
 
     /// [`FramePacker::push`] for the message made of `frames`, in order (one, for a
-    /// one-frame message held as its `Bytes`).
+    /// one-frame message held as its `Bytes` or as octets its sender keeps).
     #[inline]
-    pub fn push_frames(&mut self, frames: &[Bytes]) -> Option<Framed> {
+    pub fn push_frames<F: AsRef<[u8]>>(&mut self, frames: &[F]) -> Option<Framed> {
+        let len = |frame: &F| frame.as_ref().len();
         let needed: usize = match frames {
-            [only] => framed_len(only.len()),
-            frames => frames.iter().map(|f| framed_len(f.len())).sum(),
+            [only] => framed_len(len(only)),
+            frames => frames.iter().map(|f| framed_len(len(f))).sum(),
         };
         let mut sealed = None;
         if self.buf.capacity() - self.buf.len() < needed {
@@ -142,13 +143,14 @@ impl FramePacker {
         }
         let last = frames.len().saturating_sub(1);
         for (i, body) in frames.iter().enumerate() {
+            let body = body.as_ref();
             put_header(&mut self.buf, i < last, false, body.len());
             self.buf.put_slice(body);
         }
         self.messages += 1;
         self.payload += match frames {
-            [only] => only.len(),
-            frames => frames.iter().map(Bytes::len).sum(),
+            [only] => len(only),
+            frames => frames.iter().map(len).sum(),
         };
         sealed
     }

@@ -13,13 +13,13 @@
 
 use std::collections::HashSet;
 
-use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
 use super::pull::fq_recv;
 use super::push::{into_msg, multipart_refused, refuses};
 use crate::api::{
     Action, AttachError, AttachInfo, DetachReason, PeerInfo, RecvError, SendError, SendErrorKind,
+    UserFrame,
 };
 use crate::core::{Core, Key};
 use crate::machine::Behaviour;
@@ -117,7 +117,11 @@ impl Behaviour for Pair {
             })
     }
 
-    fn send_frame(&mut self, core: &mut Core, frame: Bytes) -> Result<(), (SendErrorKind, Bytes)> {
+    fn send_frame<'a>(
+        &mut self,
+        core: &mut Core,
+        frame: UserFrame<'a>,
+    ) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
         let Some(key) = self.pipe else {
             return Err((SendErrorKind::WouldBlock, frame));
         };

@@ -6,10 +6,9 @@
 //! there is none, `send` fails with `WouldBlock` (RFC 30: "SHALL block on sending, or return
 //! a suitable error") and nothing is discarded.
 
-use bytes::Bytes;
 use zmtp_proto::{Msg, Traffic};
 
-use crate::api::{AttachInfo, SendError, SendErrorKind};
+use crate::api::{AttachInfo, SendError, SendErrorKind, UserFrame};
 use crate::core::{Core, Key};
 use crate::lb::LoadBalancer;
 use crate::machine::Behaviour;
@@ -55,11 +54,11 @@ pub(crate) fn multipart_refused(msg: Msg) -> SendError {
 }
 
 /// Load-balances a one-frame message held as its frame (see [`Behaviour::send_frame`]).
-pub(crate) fn lb_send_frame(
+pub(crate) fn lb_send_frame<'a>(
     lb: &mut LoadBalancer,
     core: &mut Core,
-    frame: Bytes,
-) -> Result<(), (SendErrorKind, Bytes)> {
+    frame: UserFrame<'a>,
+) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
     match lb.send(core, OneFrame(frame)) {
         Ok(_) => Ok(()),
         Err(OneFrame(frame)) => Err((SendErrorKind::WouldBlock, frame)),
@@ -98,7 +97,11 @@ impl Behaviour for Push {
         lb_send(&mut self.lb, core, msg).map(|_| ())
     }
 
-    fn send_frame(&mut self, core: &mut Core, frame: Bytes) -> Result<(), (SendErrorKind, Bytes)> {
+    fn send_frame<'a>(
+        &mut self,
+        core: &mut Core,
+        frame: UserFrame<'a>,
+    ) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
         lb_send_frame(&mut self.lb, core, frame)
     }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use quickcheck::{Arbitrary, Gen, QuickCheck};
 
 use super::*;
-use crate::{RecvError, SendErrorKind};
+use crate::{RecvError, SendErrorKind, UserFrame};
 
 const PEERS: usize = 4;
 
@@ -112,10 +112,12 @@ fn push_property() {
 }
 
 /// How a script of sends reaches the queues: [`Pattern::send`] with a one-frame `Msg`, or
-/// [`Pattern::send_frame`] with the frame alone; queues packing or not.
+/// [`Pattern::send_frame`] with the frame alone, as `Bytes` or as octets the caller keeps
+/// (`borrowed`); queues packing or not.
 #[derive(Debug, Clone, Copy)]
 struct SendVia {
     frame: bool,
+    borrowed: bool,
     packs_frames: bool,
 }
 
@@ -146,8 +148,14 @@ fn log_sends(
                 if large.get(i).copied().unwrap_or(false) {
                     body.resize(zmtp_proto::PACKED_MESSAGE_MAX + 1, 0);
                 }
-                let sent = if via.frame {
-                    s.send_frame(now(), Bytes::from(body))
+                let sent = if via.frame && via.borrowed {
+                    let frame = UserFrame::Borrowed {
+                        data: &body,
+                        to_bytes: Bytes::copy_from_slice,
+                    };
+                    s.send_frame(now(), frame)
+                } else if via.frame {
+                    s.send_frame(now(), Bytes::from(body).into())
                 } else {
                     s.send(now(), Msg::single(body))
                 };
@@ -204,6 +212,7 @@ fn packing_changes_nothing_a_peer_sees(hwm: u8, ops: Vec<PushOp>, large: Vec<boo
         .all(|t| {
             let via = |packs_frames| SendVia {
                 frame: false,
+                borrowed: false,
                 packs_frames,
             };
             log_sends(t, via(true), hwm, &ops, &large)
@@ -219,9 +228,10 @@ fn packing_property() {
         .quickcheck(packing_changes_nothing_a_peer_sees as fn(u8, Vec<PushOp>, Vec<bool>) -> bool);
 }
 
-/// `send_frame` (the facade's one-frame send) is `send` of a one-frame message, for the
-/// types that queue the frame as it is (PUSH, DEALER, PAIR) and those that do not (CLIENT,
-/// SCATTER take the default), over packing queues and plain ones.
+/// `send_frame` (the facade's one-frame send) is `send` of a one-frame message, with the
+/// frame as `Bytes` or borrowed (a small `Message` kept inline), for the types that queue the
+/// frame as it is (PUSH, DEALER, PAIR) and those that do not (CLIENT, SCATTER take the
+/// default), over packing queues and plain ones.
 fn send_frame_is_send_of_one_frame(hwm: u8, ops: Vec<PushOp>, large: Vec<bool>) -> bool {
     let hwm = usize::from(hwm % 5) + 1;
     let types = [
@@ -233,12 +243,14 @@ fn send_frame_is_send_of_one_frame(hwm: u8, ops: Vec<PushOp>, large: Vec<bool>) 
     ];
     types.into_iter().all(|t| {
         [false, true].into_iter().all(|packs_frames| {
-            let via = |frame| SendVia {
+            let via = |frame, borrowed| SendVia {
                 frame,
+                borrowed,
                 packs_frames,
             };
-            log_sends(t, via(true), hwm, &ops, &large)
-                == log_sends(t, via(false), hwm, &ops, &large)
+            let as_msg = log_sends(t, via(false, false), hwm, &ops, &large);
+            log_sends(t, via(true, false), hwm, &ops, &large) == as_msg
+                && log_sends(t, via(true, true), hwm, &ops, &large) == as_msg
         })
     })
 }
