@@ -222,6 +222,9 @@ pub(crate) enum Effect {
     Io(Arc<IoShared>, IoCommand),
     /// Write the connection's queued traffic on this thread (see `io::direct_flush`).
     DirectFlush(ConnLink, Arc<IoShared>),
+    /// Read the connection, whose reading the socket's full queue had stopped, on this
+    /// thread from now on (see `io::resume_read_here`).
+    ResumeReadHere(ConnLink, Arc<SocketShared>),
     InprocTransfer(Arc<InprocLink>, Side),
     InprocDetach(Arc<InprocLink>, Side),
     /// Wake the threads blocked on this socket.
@@ -312,10 +315,20 @@ impl SocketShared {
                             // A user's thread that took the connection over reads it
                             // when it next waits (see `io::direct`).
                             PeerLink::Conn(Some(conn)) if !self.direct.takes(conn) => {
-                                effects.push(Effect::Io(
-                                    self.io.clone(),
-                                    IoCommand::ResumeRead(conn.at),
-                                ));
+                                // The receiver drained a queue that had filled: it is the
+                                // slower side, and on its only connection it reads it
+                                // itself from now on rather than share every message with
+                                // an I/O thread that has nothing else to do.
+                                let here = state.peers.len() == 1 && self.io.is_idle();
+                                match self.me.upgrade() {
+                                    Some(me) if here => {
+                                        effects.push(Effect::ResumeReadHere(conn.clone(), me));
+                                    }
+                                    _ => effects.push(Effect::Io(
+                                        self.io.clone(),
+                                        IoCommand::ResumeRead(conn.at),
+                                    )),
+                                }
                             }
                             PeerLink::Inproc(link, side) => {
                                 // Room again: a sender blocked on a full queue needs it now;
@@ -419,6 +432,7 @@ fn run_each(effects: &mut Effects) {
         match effect {
             Effect::Io(io, command) => io.submit(command),
             Effect::DirectFlush(conn, io) => crate::io::direct_flush(&conn, &io, effects),
+            Effect::ResumeReadHere(conn, socket) => crate::io::resume_read_here(&conn, &socket),
             Effect::InprocTransfer(link, from) => link.transfer(from, effects),
             Effect::InprocDetach(link, side) => link.detach(side, effects),
             Effect::Notify(socket) => socket.wake_blocked(),

@@ -74,6 +74,27 @@ pub(crate) fn direct_flush(link: &ConnLink, io: &IoShared, effects: &mut Effects
     }
 }
 
+/// Resumes reading `link`'s connection, stopped while the socket's queue from it was full,
+/// on the calling (user's) thread, which has just drained that queue: the connection is
+/// taken over and kept as a `recv` keeps it (under the lease), so that the next `recv`s read
+/// it when the queue runs dry. A receiver slower than its peer then works alone, as one
+/// blocked in `recv` does, instead of handing every message over from the I/O thread. Left
+/// to the I/O thread when this thread cannot read it (another one waits on it directly,
+/// or the connection is not readable here).
+pub(crate) fn resume_read_here(link: &ConnLink, socket: &SocketShared) {
+    let wait = &socket.direct;
+    let free = wait.lock_sticky().is_none() && wait.taken.load(Ordering::SeqCst) == 0;
+    if !free || !wait.prepare() || direct_read(link, &socket.io, wait, true).is_none() {
+        socket.io.submit(IoCommand::ResumeRead(link.at));
+        return;
+    }
+    *wait.lock_sticky() = Some(link.clone());
+    wait.kept_since.store(true, Ordering::SeqCst);
+    if !wait.lease_armed.swap(true, Ordering::SeqCst) {
+        socket.io.submit(IoCommand::WatchLease(link.at));
+    }
+}
+
 /// A socket's means for one thread at a time to wait on its connection directly.
 #[derive(Debug, Default)]
 pub(crate) struct DirectWait {

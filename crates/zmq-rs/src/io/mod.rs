@@ -33,7 +33,7 @@ use crate::core::{Effects, SocketShared};
 use crate::monitor::SocketEvent;
 use conn::NewConn;
 pub(crate) use conn::{ConnCell, READ_APART_FROM};
-pub(crate) use direct::{DirectReceive, DirectStep, DirectWait, direct_flush};
+pub(crate) use direct::{DirectReceive, DirectStep, DirectWait, direct_flush, resume_read_here};
 use timers::{TimerKey, Timers};
 
 const WAKER: Token = Token(usize::MAX);
