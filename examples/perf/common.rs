@@ -62,7 +62,10 @@ pub fn print_lat(size: usize, roundtrips: usize, elapsed: Duration) {
     );
 }
 
-/// Receives one frame and checks its size, as libzmq's tools do.
+/// Receives one frame and checks its size, as libzmq's tools do; inline, as in their loop
+/// (a call returning the message through memory read it back at once in wider loads than
+/// the stores that wrote it).
+#[inline]
 pub fn recv_sized(socket: &zmq_rs::Socket, size: usize) -> zmq_rs::Message {
     let msg = socket
         .recv_msg(0)

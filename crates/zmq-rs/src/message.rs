@@ -236,7 +236,7 @@ impl Message {
         self.group.as_deref()
     }
 
-    /// Sets the group (RADIO). libzmq limits groups to 15 octets.
+    /// Sets the group (RADIO). libzmq limits groups to 255 octets (`ZMQ_GROUP_MAX_LENGTH`).
     pub fn set_group(&mut self, group: impl Into<Bytes>) {
         self.group = Some(group.into());
     }
