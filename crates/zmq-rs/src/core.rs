@@ -178,6 +178,19 @@ impl SocketState {
             .store(!self.inproc.is_empty(), Ordering::Relaxed);
     }
 
+    /// The connections with traffic queued that the I/O thread has yet to write (see
+    /// `Socket::wait_for`: a sender whose queues are full writes them itself).
+    pub fn conns_with_queued_traffic(&self) -> SmallVec<[ConnLink; 2]> {
+        self.peers
+            .iter()
+            .filter(|(_, slot)| slot.tx_scheduled)
+            .filter_map(|(_, slot)| match &slot.link {
+                PeerLink::Conn(Some(conn)) => Some(conn.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether an inproc peer queued while this socket was pulling (clearing the flag it
     /// finds; see [`InprocLink::take_pending`]).
     pub fn take_inproc_pending(&self) -> bool {

@@ -683,6 +683,8 @@ impl Socket {
         // Our inproc peers stayed quiet through a wait on this core: the next look is the
         // last before sleeping.
         let mut waited_in_vain = false;
+        // A send wrote its full connections' queues itself since it last slept.
+        let mut flushed = false;
         let mut waiter = None;
         let mut state = self.lock_checked()?;
         loop {
@@ -738,6 +740,23 @@ impl Socket {
                         state = self.lock_checked()?;
                         continue;
                     }
+                }
+            }
+            if direction == Direction::Send && !flushed {
+                // Full queues to tcp or ipc peers: the I/O thread has fallen behind (it
+                // shares the cores with this thread and the receiver). Write them here,
+                // where the queued frames are still in this core's cache, rather than sleep
+                // until it gets to them and wakes us (see `io::direct_flush`).
+                flushed = true;
+                let conns = state.conns_with_queued_traffic();
+                if !conns.is_empty() {
+                    drop(state);
+                    for link in &conns {
+                        crate::io::direct_flush(link, &self.shared.io, &mut effects);
+                    }
+                    run_effects(&mut effects);
+                    state = self.lock_checked()?;
+                    continue;
                 }
             }
             if dontwait
@@ -854,8 +873,9 @@ impl Socket {
             if state.terminated {
                 return Err(Error::Terminated);
             }
-            // Woken: look at inproc links again before the next wait.
+            // Woken: look at inproc links and full connections again before the next wait.
             exchanged = false;
+            flushed = false;
         }
     }
 
