@@ -64,7 +64,7 @@ impl Eq for Payload {}
 /// length last.
 #[derive(Clone, Copy)]
 #[repr(C, align(8))]
-pub(crate) struct Inline {
+struct Inline {
     data: [u8; INLINE_MAX],
     /// The length plus one: never zero, the niche that tells a [`Payload`] holding `Bytes`
     /// apart, so that the enum needs no tag of its own.
@@ -91,16 +91,9 @@ impl Inline {
     }
 
     #[inline]
-    pub(crate) fn as_slice(&self) -> &[u8] {
+    fn as_slice(&self) -> &[u8] {
         &self.data[..usize::from(self.len_plus_one.get() - 1)]
     }
-}
-
-/// What a `Message`'s payload is, for the send path: inline octets are packed as they are
-/// (see [`Socket::send`](crate::Socket::send)).
-pub(crate) enum SendPayload {
-    Shared(Bytes),
-    Inline(Inline),
 }
 
 impl Message {
@@ -150,12 +143,22 @@ impl Message {
         }
     }
 
-    /// The payload for sending, taken out of the message.
+    /// The payload's octets when they are kept inline, for the send path to read in place.
     #[inline]
-    pub(crate) fn into_send_payload(mut self) -> SendPayload {
-        match std::mem::take(&mut self.data) {
-            Payload::Shared(bytes) => SendPayload::Shared(bytes),
-            Payload::Inline(inline) => SendPayload::Inline(inline),
+    pub(crate) fn inline_payload(&self) -> Option<&[u8]> {
+        match &self.data {
+            Payload::Inline(inline) => Some(inline.as_slice()),
+            Payload::Shared(_) => None,
+        }
+    }
+
+    /// The payload held as `Bytes`, taken out (empty for an inline payload, which
+    /// [`Message::inline_payload`] reads instead).
+    #[inline]
+    pub(crate) fn take_shared_payload(&mut self) -> Bytes {
+        match &mut self.data {
+            Payload::Shared(bytes) => std::mem::take(bytes),
+            Payload::Inline(_) => Bytes::new(),
         }
     }
 

@@ -20,7 +20,7 @@ use crate::core::{
 };
 use crate::error::{Error, Result};
 use crate::io::{ConnectRequest, DirectReceive, DirectStep, IoCommand, ListenRequest};
-use crate::message::{Message, SendPayload};
+use crate::message::Message;
 use crate::monitor::SocketEvent;
 use crate::options::{SocketOptions, millis, positive_millis};
 
@@ -365,8 +365,17 @@ impl Socket {
     // The machine hands a refused message back by value (to be offered again when there is
     // room); boxing it would allocate on the path of every send refused at the high-water mark.
     #[allow(clippy::result_large_err)]
+    #[inline]
     pub fn send<M: Into<Message>>(&self, msg: M, flags: i32) -> Result<()> {
-        let mut msg = msg.into();
+        self.send_message(msg.into(), flags)
+    }
+
+    /// [`Socket::send`] of a `Message`. Not generic: the caller's message is read where
+    /// the caller built it (a generic body had copied it into its own frame first, reading
+    /// it back in wider loads than the caller's stores: a stall at every send).
+    #[allow(clippy::result_large_err)]
+    #[inline(never)]
+    fn send_message(&self, mut msg: Message, flags: i32) -> Result<()> {
         if flags & SNDMORE == 0
             && !msg.has_group()
             && !self.sending_parts.load(Ordering::Relaxed)
@@ -377,25 +386,20 @@ impl Socket {
             let dontwait = flags & DONTWAIT != 0;
             let routing_id = msg.routing_id();
             if routing_id == 0 {
-                let inline;
-                let frame = match msg.into_send_payload() {
-                    SendPayload::Shared(frame) => UserFrame::Shared(frame),
+                // An inline payload is read where it is, never moved.
+                let frame = match msg.inline_payload() {
                     // Inproc peers take `Bytes`: copied into a pooled buffer before the lock
                     // rather than while holding it, which the receiving thread waits for.
-                    SendPayload::Inline(small)
-                        if self.shared.has_inproc_links.load(Ordering::Relaxed) =>
-                    {
-                        UserFrame::Shared(crate::recycle::copy(small.as_slice()))
+                    Some(data) if self.shared.has_inproc_links.load(Ordering::Relaxed) => {
+                        UserFrame::Shared(crate::recycle::copy(data))
                     }
                     // Packed from here by a tcp or ipc peer's queue, copied into a pooled
                     // buffer for the others (a peer still connecting).
-                    SendPayload::Inline(small) => {
-                        inline = small;
-                        UserFrame::Borrowed {
-                            data: inline.as_slice(),
-                            to_bytes: crate::recycle::copy,
-                        }
-                    }
+                    Some(data) => UserFrame::Borrowed {
+                        data,
+                        to_bytes: crate::recycle::copy,
+                    },
+                    None => UserFrame::Shared(msg.take_shared_payload()),
                 };
                 return self.send_with(dontwait, |pattern, now| pattern.send_frame(now, frame));
             }
