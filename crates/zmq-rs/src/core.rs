@@ -22,6 +22,11 @@ use crate::poll::Watchers;
 
 static NEXT_SOCKET_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Average payload octets under which a receiver reads its only connection itself once it
+/// has drained a full queue (see `SocketShared::after_change`), and a sender writes its
+/// full queues itself (see `SocketState::conns_with_queued_traffic`).
+const SMALL_MESSAGES: u64 = 8 * 1024;
+
 /// Tries of [`SocketShared::lock_politely`] before it queues on the lock.
 const POLITE_ROUNDS: u32 = 32;
 
@@ -178,12 +183,20 @@ impl SocketState {
             .store(!self.inproc.is_empty(), Ordering::Relaxed);
     }
 
-    /// The connections with traffic queued that the I/O thread has yet to write (see
-    /// `Socket::wait_for`: a sender whose queues are full writes them itself).
+    /// The connections with small messages queued that the I/O thread has yet to write (see
+    /// `Socket::wait_for`: a sender whose queues are full writes them itself). Large ones
+    /// are left to the I/O thread, whose writes (the kernel's copies) then run alongside
+    /// the sender's work.
     pub fn conns_with_queued_traffic(&self) -> SmallVec<[ConnLink; 2]> {
         self.peers
             .iter()
-            .filter(|(_, slot)| slot.tx_scheduled)
+            .filter(|&(key, slot)| {
+                slot.tx_scheduled
+                    && self
+                        .pattern
+                        .peer_stats(PeerId(key))
+                        .is_some_and(|s| s.bytes_out < s.msgs_out.saturating_mul(SMALL_MESSAGES))
+            })
             .filter_map(|(_, slot)| match &slot.link {
                 PeerLink::Conn(Some(conn)) => Some(conn.clone()),
                 _ => None,
@@ -331,8 +344,13 @@ impl SocketShared {
                                 // The receiver drained a queue that had filled: it is the
                                 // slower side, and on its only connection it reads it
                                 // itself from now on rather than share every message with
-                                // an I/O thread that has nothing else to do.
-                                let here = state.peers.len() == 1 && self.io.is_idle();
+                                // an I/O thread that has nothing else to do. Not for large
+                                // messages, whose reading (the kernel's copy) is better
+                                // done by the I/O thread alongside the user's work.
+                                let small = state.pattern.peer_stats(peer).is_some_and(|s| {
+                                    s.bytes_in < s.msgs_in.saturating_mul(SMALL_MESSAGES)
+                                });
+                                let here = small && state.peers.len() == 1 && self.io.is_idle();
                                 match self.me.upgrade() {
                                     Some(me) if here => {
                                         effects.push(Effect::ResumeReadHere(conn.clone(), me));
