@@ -14,8 +14,8 @@ const INLINE_MAX: usize = 64;
 /// received frame carries.
 ///
 /// The payload is [`Bytes`], or for a small payload copied in, its octets inline (see
-/// [`Message::INLINE_MAX`]): building a `Message` from `Bytes` or `Vec<u8>` does not copy, and neither
-/// does taking such a payload back out with [`Message::into_bytes`].
+/// [`Message::INLINE_MAX`]): building a `Message` from `Bytes` or `Vec<u8>` does not copy,
+/// and neither does taking such a payload back out with [`Message::into_bytes`].
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Message {
     data: Payload,
