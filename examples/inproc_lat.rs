@@ -17,9 +17,10 @@ fn main() {
     rep.bind("inproc://perf_lat")
         .unwrap_or_else(|e| common::fail("server setup", e));
     let echo = std::thread::spawn(move || {
+        let mut msg = zmq_rs::Message::new();
         for _ in 0..roundtrips {
-            let msg = common::recv_sized(&rep, size);
-            rep.send(msg, 0)
+            common::recv_sized(&rep, &mut msg, size);
+            rep.send(std::mem::take(&mut msg), 0)
                 .unwrap_or_else(|e| common::fail("zmq_msg_send", e));
         }
     });
@@ -28,11 +29,12 @@ fn main() {
         .unwrap_or_else(|e| common::fail("client setup", e));
     req.connect("inproc://perf_lat")
         .unwrap_or_else(|e| common::fail("client setup", e));
+    let mut reply = zmq_rs::Message::new();
     let start = Instant::now();
     for _ in 0..roundtrips {
         req.send(common::message(size), 0)
             .unwrap_or_else(|e| common::fail("zmq_msg_send", e));
-        common::recv_sized(&req, size);
+        common::recv_sized(&req, &mut reply, size);
     }
     common::print_lat(size, roundtrips, start.elapsed());
     echo.join()

@@ -31,10 +31,11 @@ fn main() {
                 .unwrap_or_else(|e| common::fail("zmq_msg_send", e));
         }
     });
-    common::recv_sized(&socket, size);
+    let mut msg = zmq_rs::Message::new();
+    common::recv_sized(&socket, &mut msg, size);
     let start = Instant::now();
     for _ in 1..count {
-        common::recv_sized(&socket, size);
+        common::recv_sized(&socket, &mut msg, size);
     }
     let elapsed = start.elapsed();
     sender

@@ -16,10 +16,11 @@ fn main() {
     socket
         .bind(&endpoint)
         .unwrap_or_else(|e| common::fail("zmq_bind", e));
+    let mut msg = zmq_rs::Message::new();
     for _ in 0..roundtrips {
-        let msg = common::recv_sized(&socket, size);
+        common::recv_sized(&socket, &mut msg, size);
         socket
-            .send(msg, 0)
+            .send(std::mem::take(&mut msg), 0)
             .unwrap_or_else(|e| common::fail("zmq_msg_send", e));
     }
 }

@@ -24,10 +24,11 @@ fn main() {
     socket
         .bind(&endpoint)
         .unwrap_or_else(|e| common::fail("zmq_bind", e));
-    common::recv_sized(&socket, size);
+    let mut msg = zmq_rs::Message::new();
+    common::recv_sized(&socket, &mut msg, size);
     let start = Instant::now();
     for _ in 1..count {
-        common::recv_sized(&socket, size);
+        common::recv_sized(&socket, &mut msg, size);
     }
     common::print_thr(size, count, start.elapsed());
 }

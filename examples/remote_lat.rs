@@ -18,12 +18,13 @@ fn main() {
     socket
         .connect(&endpoint)
         .unwrap_or_else(|e| common::fail("zmq_connect", e));
+    let mut reply = zmq_rs::Message::new();
     let start = Instant::now();
     for _ in 0..roundtrips {
         socket
             .send(common::message(size), 0)
             .unwrap_or_else(|e| common::fail("zmq_msg_send", e));
-        common::recv_sized(&socket, size);
+        common::recv_sized(&socket, &mut reply, size);
     }
     common::print_lat(size, roundtrips, start.elapsed());
 }

@@ -62,19 +62,17 @@ pub fn print_lat(size: usize, roundtrips: usize, elapsed: Duration) {
     );
 }
 
-/// Receives one frame and checks its size, as libzmq's tools do; inline, as in their loop
-/// (a call returning the message through memory read it back at once in wider loads than
-/// the stores that wrote it).
+/// Receives one frame into `msg` and checks its size, as libzmq's tools do (`zmq_msg_recv`
+/// into one `zmq_msg_t`, reused).
 #[inline]
-pub fn recv_sized(socket: &zmq_rs::Socket, size: usize) -> zmq_rs::Message {
-    let msg = socket
-        .recv_msg(0)
+pub fn recv_sized(socket: &zmq_rs::Socket, msg: &mut zmq_rs::Message, size: usize) {
+    let len = socket
+        .recv_into(msg, 0)
         .unwrap_or_else(|e| fail("zmq_msg_recv", e));
-    if msg.len() != size {
-        eprintln!("message of incorrect size received ({})", msg.len());
+    if len != size {
+        eprintln!("message of incorrect size received ({len})");
         std::process::exit(1);
     }
-    msg
 }
 
 /// A message of `size` octets, one per call as libzmq's tools make them with

@@ -253,17 +253,20 @@ impl Message {
             .and_then(|v| std::str::from_utf8(v).ok())
     }
 
+    /// A received frame with its attributes.
+    #[inline]
     pub(crate) fn from_parts(
         data: Bytes,
         more: bool,
         routing_id: u32,
         metadata: Option<Arc<Properties>>,
+        group: Option<Bytes>,
     ) -> Self {
         Self {
             data: Payload::Shared(data),
             more: u32::from(more),
             routing_id,
-            group: None,
+            group,
             metadata,
         }
     }
@@ -274,10 +277,6 @@ impl Message {
 
     pub(crate) fn take_group(&mut self) -> Option<Bytes> {
         self.group.take()
-    }
-
-    pub(crate) fn set_group_bytes(&mut self, group: Option<Bytes>) {
-        self.group = group;
     }
 }
 

@@ -508,11 +508,33 @@ impl Socket {
     /// Receives one frame. [`Message::get_more`] (or [`Socket::get_rcvmore`]) tells whether
     /// more frames of the same message follow.
     pub fn recv_msg(&self, flags: i32) -> Result<Message> {
+        self.recv_with(flags, Message::from_parts)
+    }
+
+    /// Receives one frame into `msg`, replacing what it held, and returns its size: libzmq's
+    /// `zmq_msg_recv`. For a loop that receives into one message, as libzmq's callers do: the
+    /// frame is written where the caller reads it, where a `Message` returned by value is
+    /// moved once more, through memory.
+    pub fn recv_into(&self, msg: &mut Message, flags: i32) -> Result<usize> {
+        self.recv_with(flags, |frame, more, routing_id, metadata, group| {
+            *msg = Message::from_parts(frame, more, routing_id, metadata, group);
+            msg.len()
+        })
+    }
+
+    /// The next frame with its `more` flag, routing id, metadata and (DISH) group, made into
+    /// what `make` makes of them.
+    #[inline]
+    fn recv_with<R>(
+        &self,
+        flags: i32,
+        make: impl FnOnce(Bytes, bool, u32, Option<Arc<Properties>>, Option<Bytes>) -> R,
+    ) -> Result<R> {
         let mut local = self.lock_local();
         if let Some(frame) = local.rx_partial.pop_front() {
             let more = !local.rx_partial.is_empty();
             let (routing_id, metadata) = local.rx_attrs.clone();
-            return Ok(Message::from_parts(frame, more, routing_id, metadata));
+            return Ok(make(frame, more, routing_id, metadata, None));
         }
         let mut msg = self.recv_whole(&mut local, flags & DONTWAIT != 0)?;
         let routing_id = msg.routing_id();
@@ -520,7 +542,7 @@ impl Socket {
         if msg.len() == 1 && self.shared.socket_type != SocketType::Dish {
             // The common case, a one-frame message.
             let frame = msg.pop_back().unwrap_or_default();
-            return Ok(Message::from_parts(frame, false, routing_id, metadata));
+            return Ok(make(frame, false, routing_id, metadata, None));
         }
         let mut frames = msg.into_frames();
         let group = if self.shared.socket_type == SocketType::Dish && frames.len() > 1 {
@@ -534,9 +556,7 @@ impl Socket {
             local.rx_partial.extend(frames);
             local.rx_attrs = (routing_id, metadata.clone());
         }
-        let mut message = Message::from_parts(first, more, routing_id, metadata);
-        message.set_group_bytes(group);
-        Ok(message)
+        Ok(make(first, more, routing_id, metadata, group))
     }
 
     /// Receives one frame's bytes (a copy into a `Vec`; see [`Socket::recv_msg`] for

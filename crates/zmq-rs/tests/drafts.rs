@@ -73,6 +73,16 @@ fn dish_receives_only_the_groups_it_joined_rfc48() {
                 Err(e) => panic!("{e}"),
             }
         }
+        // Received into a message (`zmq_msg_recv`), the group comes with the frame.
+        let mut news = Message::from("rainy");
+        news.set_group("weather");
+        radio.send(news, 0).expect("send");
+        dish.set_rcvtimeo(5000).expect("rcvtimeo");
+        let mut msg = Message::from("old");
+        msg.set_group("old group");
+        assert_eq!(dish.recv_into(&mut msg, 0).expect("recv_into"), 5);
+        assert_eq!(&msg[..], b"rainy");
+        assert_eq!(msg.group(), Some(&b"weather"[..]));
     }
 }
 

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Transport, endpoint_for};
-use zmq_rs::{Context, DONTWAIT, Error, SNDMORE, Socket, SocketType};
+use zmq_rs::{Context, DONTWAIT, Error, Message, SNDMORE, Socket, SocketType};
 
 fn socket(ctx: &Context, t: SocketType) -> Socket {
     let s = ctx.socket(t).expect("socket");
@@ -220,6 +220,42 @@ fn a_receiver_switching_between_reading_itself_and_the_io_thread_loses_nothing_r
         drop(sender.join().expect("sender"));
         noise.join().expect("noise");
         drain.join().expect("drain");
+    }
+}
+
+/// `recv_into` is `zmq_msg_recv`: the frame replaces what the message held and its size comes
+/// back, with the attributes `recv_msg` gives (RFC 23: MORE on every frame but the last; the
+/// peer's Socket-Type as metadata); with DONTWAIT and nothing queued, EAGAIN, the message
+/// untouched.
+#[test]
+fn recv_into_replaces_the_message_as_zmq_msg_recv_does_rfc23() {
+    for endpoint in endpoints() {
+        let ctx = Context::new();
+        let (pull, push) = pipeline(&ctx, &endpoint);
+        push.send("first", SNDMORE).expect("send");
+        push.send("second part", 0).expect("send");
+        push.send(vec![7u8; 300], 0).expect("send");
+        let mut msg = Message::from("left over");
+        assert_eq!(pull.recv_into(&mut msg, 0).expect("recv"), 5);
+        assert_eq!(&msg[..], b"first");
+        assert!(msg.get_more(), "{endpoint}: MORE");
+        if !endpoint.starts_with("inproc") {
+            assert_eq!(msg.gets("Socket-Type"), Some("PUSH"), "{endpoint}");
+        }
+        assert_eq!(pull.recv_into(&mut msg, 0).expect("recv"), 11);
+        assert_eq!(&msg[..], b"second part");
+        assert!(!msg.get_more(), "{endpoint}: MORE on the last frame");
+        assert_eq!(pull.recv_into(&mut msg, 0).expect("recv"), 300);
+        assert!(msg.iter().all(|&b| b == 7));
+        assert!(matches!(
+            pull.recv_into(&mut msg, DONTWAIT),
+            Err(Error::WouldBlock)
+        ));
+        assert_eq!(
+            msg.len(),
+            300,
+            "{endpoint}: a failed receive changed the message"
+        );
     }
 }
 
