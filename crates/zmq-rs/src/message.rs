@@ -181,9 +181,10 @@ impl Message {
     /// That spares the allocator's cross-thread path, which for small messages costs more
     /// than sending them. (A message of up to 512 octets to a NULL or PLAIN connection is
     /// copied as it is queued, and its payload freed on the sending thread, where the
-    /// allocator is cheap.) What is kept is bounded (a few sizes, at most 256 KiB of each per
-    /// thread and 2 MiB in all per size) and process-wide: it outlives sockets and contexts,
-    /// and a thread's share is freed when the thread ends. Payloads of other sizes, or still
+    /// allocator is cheap.) What is kept is bounded (a few sizes; at most 256 KiB of each per
+    /// thread; shared between threads, 2 MiB of each size or 256 buffers of a larger one, 32
+    /// MiB in all) and process-wide: it outlives sockets and contexts, and a thread's share
+    /// is freed when the thread ends. Payloads of other sizes, or still
     /// referred to elsewhere, are freed as usual. Filled to exactly `size` octets, the buffer
     /// becomes the message's payload without a copy or an allocation.
     ///

@@ -9,8 +9,9 @@
 //!
 //! Everything is bounded: only the last [`WANTED_SIZES`] sizes asked for are kept, each
 //! thread keeps at most [`LOCAL_BYTES`] of each (moving half of it to the shared pool when
-//! full), the shared pool at most [`SHARED_BYTES`] of each; a buffer that does not fit is
-//! freed as it would have been. A thread's buffers are freed when it exits.
+//! full), the shared pool at most [`SHARED_BYTES`] or [`SHARED_COUNT`] buffers of each and
+//! [`SHARED_TOTAL`] in all; a buffer that does not fit is freed as it would have been. A
+//! thread's buffers are freed when it exits.
 
 use std::cell::RefCell;
 use std::sync::Mutex;
@@ -28,8 +29,15 @@ const WANTED_SIZES: usize = 8;
 const LOCAL_BYTES: usize = 256 * 1024;
 /// Buffers each thread keeps of one size, at most.
 const LOCAL_COUNT: usize = 256;
-/// What the shared pool keeps of one size, at most.
+/// What the shared pool keeps of one size, at most: this much, or [`SHARED_COUNT`] buffers
+/// of a larger size. Large payloads are the dearest to allocate (a fresh one is zeroed, or
+/// faulted in page by page), and a sender refills its queue in bursts of SNDHWM messages
+/// while the I/O thread hands written ones back a few at a time.
 const SHARED_BYTES: usize = 2 * 1024 * 1024;
+/// See [`SHARED_BYTES`].
+const SHARED_COUNT: usize = 256;
+/// What the shared pool keeps in all, at most.
+const SHARED_TOTAL: usize = 32 * 1024 * 1024;
 
 /// The sizes asked for lately; 0 is none.
 static WANTED: [AtomicUsize; WANTED_SIZES] = [const { AtomicUsize::new(0) }; WANTED_SIZES];
@@ -40,6 +48,8 @@ static SHARED: Mutex<Vec<Shelf>> = Mutex::new(Vec::new());
 /// Batches in `SHARED`, of any size, as of its last change: a thread that sees none does
 /// not take the lock.
 static SHARED_BATCHES: AtomicUsize = AtomicUsize::new(0);
+/// Octets in `SHARED`, counted under its lock.
+static SHARED_HELD: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static LOCAL: RefCell<Vec<Shelf>> = const { RefCell::new(Vec::new()) };
@@ -67,7 +77,12 @@ impl Shelf {
 
     /// Batches the shared pool keeps.
     fn shared_limit(&self) -> usize {
-        (SHARED_BYTES / (self.size * (self.limit / 2))).max(1)
+        (self.shared_bytes() / (self.size * (self.limit / 2))).max(1)
+    }
+
+    /// Octets the shared pool keeps of this size.
+    fn shared_bytes(&self) -> usize {
+        SHARED_BYTES.max(self.size * SHARED_COUNT)
     }
 }
 
@@ -191,9 +206,16 @@ fn take_batch(size: usize) -> Option<Vec<BytesMut>> {
     batch
 }
 
+/// Counts what `SHARED` holds after a change (under its lock): its batches, and its octets
+/// (every batch holds the upper half of a full thread's shelf).
 fn count_batches(shared: &[Shelf]) {
     let batches = shared.iter().map(|s| s.batches.len()).sum();
     SHARED_BATCHES.store(batches, Ordering::Relaxed);
+    let held = shared
+        .iter()
+        .map(|s| s.batches.len() * (s.limit - s.limit / 2) * s.size)
+        .sum();
+    SHARED_HELD.store(held, Ordering::Relaxed);
 }
 
 /// Keeps `buf` for reuse if its capacity is a wanted size and there is room; frees it
@@ -261,8 +283,10 @@ fn give_batch(size: usize, batch: Vec<BytesMut>) {
     let mut shared = SHARED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let bytes = batch.len() * size;
     if let Some(at) = shelf_at(&mut shared, size)
         && shared[at].batches.len() < shared[at].shared_limit()
+        && SHARED_HELD.load(Ordering::Relaxed) + bytes <= SHARED_TOTAL
     {
         shared[at].batches.push(batch);
     }
@@ -352,7 +376,7 @@ mod tests {
             .map(|s| s.batches.iter().map(Vec::len).sum::<usize>())
             .sum();
         assert!(
-            shared * size <= SHARED_BYTES,
+            shared * size <= Shelf::new(size).shared_bytes(),
             "{shared} buffers of {size} in the shared pool"
         );
     }
