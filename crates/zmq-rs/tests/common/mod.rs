@@ -90,3 +90,23 @@ pub fn libzmq_type(t: zmq_rs::SocketType) -> zmq::SocketType {
         other => panic!("the zmq crate has no {other} socket"),
     }
 }
+
+/// Voluntary context switches so far of every zmq-rs I/O thread in this process: how often
+/// they went to sleep, so how often they were woken.
+pub fn io_thread_sleeps() -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task") {
+        let dir = task.expect("a task").path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !comm.starts_with("zmq-rs-io") {
+            continue;
+        }
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        total += status
+            .lines()
+            .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+            .and_then(|count| count.trim().parse::<u64>().ok())
+            .expect("voluntary_ctxt_switches in /proc/self/task/*/status");
+    }
+    total
+}
