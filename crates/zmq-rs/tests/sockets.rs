@@ -223,6 +223,65 @@ fn a_receiver_switching_between_reading_itself_and_the_io_thread_loses_nothing_r
     }
 }
 
+/// A receiver slower than its sender (RFC 30: PULL stops reading a peer whose queue is at
+/// RCVHWM) that drains it with blocking receives, polls and non-blocking receives in turn:
+/// its connection moves between its own thread (taken over when it drains a full queue) and
+/// the I/O thread (given back for a poll), and nothing is lost, duplicated or reordered.
+#[test]
+fn a_slow_receiver_mixing_polls_and_receives_loses_nothing_rfc30() {
+    const COUNT: u32 = 20_000;
+    for endpoint in endpoints().into_iter().skip(1) {
+        let ctx = Context::new();
+        let pull = socket(&ctx, zmq_rs::PULL);
+        pull.set_rcvhwm(50).expect("rcvhwm");
+        let ep = bind(&pull, &endpoint);
+        let push = socket(&ctx, zmq_rs::PUSH);
+        push.set_sndhwm(50).expect("sndhwm");
+        push.connect(&ep).expect("connect");
+        let sender = std::thread::spawn(move || {
+            for i in 0..COUNT {
+                push.send(&i.to_be_bytes()[..], 0).expect("send");
+            }
+            push
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for expected in 0..COUNT {
+            if expected % 1000 == 0 {
+                // Away a while: the queue, the connection and the kernel's buffers fill.
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let msg = match expected % 3 {
+                0 => pull.recv_msg(0).expect("recv"),
+                1 => {
+                    let mut items = [pull.as_poll_item(zmq_rs::POLLIN)];
+                    assert_eq!(
+                        zmq_rs::poll(&mut items, 5000).expect("poll"),
+                        1,
+                        "{endpoint}"
+                    );
+                    pull.recv_msg(DONTWAIT).expect("readable after the poll")
+                }
+                _ => loop {
+                    match pull.recv_msg(DONTWAIT) {
+                        Ok(msg) => break msg,
+                        Err(Error::WouldBlock) => {
+                            assert!(Instant::now() < deadline, "{endpoint}: stalled");
+                            std::thread::yield_now();
+                        }
+                        Err(e) => panic!("{endpoint}: {e}"),
+                    }
+                },
+            };
+            assert_eq!(&msg[..], expected.to_be_bytes(), "{endpoint}");
+        }
+        assert!(
+            matches!(pull.recv_bytes(DONTWAIT), Err(Error::WouldBlock)),
+            "{endpoint}: more than was sent"
+        );
+        drop(sender.join().expect("sender"));
+    }
+}
+
 /// `recv_into` is `zmq_msg_recv`: the frame replaces what the message held and its size comes
 /// back, with the attributes `recv_msg` gives (RFC 23: MORE on every frame but the last; the
 /// peer's Socket-Type as metadata); with DONTWAIT and nothing queued, EAGAIN, the message
