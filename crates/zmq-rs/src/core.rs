@@ -27,6 +27,12 @@ static NEXT_SOCKET_ID: AtomicU64 = AtomicU64::new(1);
 /// full queues itself (see `SocketState::conns_with_queued_traffic`).
 const SMALL_MESSAGES: u64 = 8 * 1024;
 
+/// Whether a peer's messages so far (`octets` in `messages`) average under
+/// [`SMALL_MESSAGES`].
+fn small_messages(octets: u64, messages: u64) -> bool {
+    octets < messages.saturating_mul(SMALL_MESSAGES)
+}
+
 /// Tries of [`SocketShared::lock_politely`] before it queues on the lock.
 const POLITE_ROUNDS: u32 = 32;
 
@@ -195,7 +201,7 @@ impl SocketState {
                     && self
                         .pattern
                         .peer_stats(PeerId(key))
-                        .is_some_and(|s| s.bytes_out < s.msgs_out.saturating_mul(SMALL_MESSAGES))
+                        .is_some_and(|s| small_messages(s.bytes_out, s.msgs_out))
             })
             .filter_map(|(_, slot)| match &slot.link {
                 PeerLink::Conn(Some(conn)) => Some(conn.clone()),
@@ -347,9 +353,10 @@ impl SocketShared {
                                 // an I/O thread that has nothing else to do. Not for large
                                 // messages, whose reading (the kernel's copy) is better
                                 // done by the I/O thread alongside the user's work.
-                                let small = state.pattern.peer_stats(peer).is_some_and(|s| {
-                                    s.bytes_in < s.msgs_in.saturating_mul(SMALL_MESSAGES)
-                                });
+                                let small = state
+                                    .pattern
+                                    .peer_stats(peer)
+                                    .is_some_and(|s| small_messages(s.bytes_in, s.msgs_in));
                                 let here = small && state.peers.len() == 1 && self.io.is_idle();
                                 match self.me.upgrade() {
                                     Some(me) if here => {

@@ -48,8 +48,6 @@ static SHARED: Mutex<Vec<Shelf>> = Mutex::new(Vec::new());
 /// Batches in `SHARED`, of any size, as of its last change: a thread that sees none does
 /// not take the lock.
 static SHARED_BATCHES: AtomicUsize = AtomicUsize::new(0);
-/// Octets in `SHARED`, counted under its lock.
-static SHARED_HELD: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     static LOCAL: RefCell<Vec<Shelf>> = const { RefCell::new(Vec::new()) };
@@ -206,16 +204,17 @@ fn take_batch(size: usize) -> Option<Vec<BytesMut>> {
     batch
 }
 
-/// Counts what `SHARED` holds after a change (under its lock): its batches, and its octets
-/// (every batch holds the upper half of a full thread's shelf).
 fn count_batches(shared: &[Shelf]) {
     let batches = shared.iter().map(|s| s.batches.len()).sum();
     SHARED_BATCHES.store(batches, Ordering::Relaxed);
-    let held = shared
+}
+
+/// Octets the shared pool holds (every batch is the upper half of a full thread's shelf).
+fn held(shared: &[Shelf]) -> usize {
+    shared
         .iter()
         .map(|s| s.batches.len() * (s.limit - s.limit / 2) * s.size)
-        .sum();
-    SHARED_HELD.store(held, Ordering::Relaxed);
+        .sum()
 }
 
 /// Keeps `buf` for reuse if its capacity is a wanted size and there is room; frees it
@@ -286,7 +285,7 @@ fn give_batch(size: usize, batch: Vec<BytesMut>) {
     let bytes = batch.len() * size;
     if let Some(at) = shelf_at(&mut shared, size)
         && shared[at].batches.len() < shared[at].shared_limit()
-        && SHARED_HELD.load(Ordering::Relaxed) + bytes <= SHARED_TOTAL
+        && held(&shared) + bytes <= SHARED_TOTAL
     {
         shared[at].batches.push(batch);
     }
