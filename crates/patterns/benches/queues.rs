@@ -92,10 +92,7 @@ fn pull_batches(c: &mut Criterion) {
             payload.clone().into()
         }),
         ("push_send_borrowed_frame_packed_and_take_64", &|| {
-            UserFrame::Borrowed {
-                data: &INLINE,
-                to_bytes: Bytes::copy_from_slice,
-            }
+            UserFrame::Borrowed(&INLINE)
         }),
     ];
     for (name, frame) in frames {

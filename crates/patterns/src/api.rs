@@ -109,19 +109,14 @@ pub enum SendErrorKind {
 
 /// A one-frame message as the user hands it to [`Pattern::send_frame`]: its payload as
 /// `Bytes`, or octets the caller holds (a small message kept inline), copied where they are
-/// queued: into a packed buffer as they are, or into the `Bytes` that `to_bytes` makes of
-/// them for a queue of whole messages.
+/// queued: into a packed buffer as they are, or into a [`Msg`] for a queue of whole messages
+/// (inline there too, up to [`Msg::SMALL_MAX`] octets).
 #[derive(Debug)]
 pub enum UserFrame<'a> {
     /// The payload, queued as it is.
     Shared(Bytes),
     /// Octets the caller keeps; queuing copies them.
-    Borrowed {
-        /// The payload.
-        data: &'a [u8],
-        /// Makes the payload of a queued message from `data` (a copy).
-        to_bytes: fn(&[u8]) -> Bytes,
-    },
+    Borrowed(&'a [u8]),
 }
 
 impl UserFrame<'_> {
@@ -141,16 +136,17 @@ impl UserFrame<'_> {
     pub fn as_slice(&self) -> &[u8] {
         match self {
             Self::Shared(bytes) => bytes,
-            Self::Borrowed { data, .. } => data,
+            Self::Borrowed(data) => data,
         }
     }
 
-    /// The payload as `Bytes`: as it is, or a copy of the borrowed octets.
+    /// The one-frame message of this frame: its `Bytes`, or a copy of the borrowed octets
+    /// (see [`Msg::copied`]).
     #[inline]
-    pub fn into_bytes(self) -> Bytes {
+    pub fn into_msg(self) -> Msg {
         match self {
-            Self::Shared(bytes) => bytes,
-            Self::Borrowed { data, to_bytes } => to_bytes(data),
+            Self::Shared(bytes) => Msg::single(bytes),
+            Self::Borrowed(data) => Msg::copied(data),
         }
     }
 }
@@ -372,11 +368,11 @@ pub trait Pattern: Send + std::fmt::Debug {
     fn send(&mut self, now: Instant, msg: Msg) -> Result<(), SendError>;
 
     /// The user sends a one-frame message with no routing id, held as its frame: the same as
-    /// [`Pattern::send`] with `Msg::single(frame.into_bytes())`. The load-balancing types
+    /// [`Pattern::send`] with `frame.into_msg()`. The load-balancing types
     /// (PUSH, DEALER, PAIR) queue the frame without building a `Msg` first, the common send
     /// made cheaper, and pack a borrowed frame's octets without making `Bytes` of them.
     fn send_frame(&mut self, now: Instant, frame: UserFrame<'_>) -> Result<(), SendError> {
-        self.send(now, Msg::single(frame.into_bytes()))
+        self.send(now, frame.into_msg())
     }
 
     /// The user receives one whole message.

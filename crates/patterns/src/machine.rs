@@ -77,17 +77,12 @@ pub(crate) trait Behaviour: Send + std::fmt::Debug {
     }
 
     /// The user's send of a one-frame message, held as its frame: the same as [`send`] with
-    /// `Msg::single(frame)`, which it calls unless the type queues the frame as it is (the
-    /// load-balancing types). On error the frame is handed back.
+    /// `frame.into_msg()`, which it calls unless the type queues the frame as it is (the
+    /// load-balancing types). On error the message is handed back.
     ///
     /// [`send`]: Behaviour::send
-    fn send_frame<'a>(
-        &mut self,
-        core: &mut Core,
-        frame: UserFrame<'a>,
-    ) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
-        self.send(core, Msg::single(frame.into_bytes()))
-            .map_err(|mut e| (e.kind, e.msg.pop_back().unwrap_or_default().into()))
+    fn send_frame(&mut self, core: &mut Core, frame: UserFrame<'_>) -> Result<(), SendError> {
+        self.send(core, frame.into_msg())
     }
 
     /// The user's receive.
@@ -355,12 +350,9 @@ impl<B: Behaviour> Pattern for Machine<B> {
                 self.settle();
                 Ok(())
             }
-            Err((kind, frame)) => {
+            Err(e) => {
                 self.settle();
-                Err(SendError {
-                    kind,
-                    msg: Msg::single(frame.into_bytes()),
-                })
+                Err(e)
             }
         }
     }

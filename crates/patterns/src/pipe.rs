@@ -62,7 +62,7 @@ impl Outbound for OneFrame<'_> {
     }
 
     fn into_traffic(self) -> Traffic {
-        Traffic::Message(Msg::single(self.0.into_bytes()))
+        Traffic::Message(self.0.into_msg())
     }
 
     fn pack_into(self, packer: &mut FramePacker) -> Result<Option<Framed>, Self> {

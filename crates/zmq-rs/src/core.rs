@@ -51,9 +51,6 @@ pub(crate) struct SocketShared {
     pub monitor: MonitorSink,
     /// A thread blocked in `recv` that waits on the socket's connection itself.
     pub direct: crate::io::DirectWait,
-    /// Whether the socket has inproc links, as of their last change (read without the lock;
-    /// see `Socket::send`).
-    pub has_inproc_links: AtomicBool,
     /// The context, for what the I/O thread needs of it (ZAP).
     pub ctx: Weak<crate::context::ContextInner>,
     /// This socket, for effects that must reach it after its lock is released.
@@ -160,22 +157,15 @@ impl SocketState {
         self.inproc.clone()
     }
 
-    /// Makes `peer` the given side of an established inproc link of `socket` (whose state
-    /// this is).
-    pub fn set_inproc_link(
-        &mut self,
-        socket: &SocketShared,
-        peer: PeerId,
-        link: Arc<InprocLink>,
-        side: Side,
-    ) {
+    /// Makes `peer` the given side of an established inproc link.
+    pub fn set_inproc_link(&mut self, peer: PeerId, link: Arc<InprocLink>, side: Side) {
         if let Some(slot) = self.peers.get_mut(peer.0) {
             slot.link = PeerLink::Inproc(link, side);
-            self.refresh_inproc_links(socket);
+            self.refresh_inproc_links();
         }
     }
 
-    fn refresh_inproc_links(&mut self, socket: &SocketShared) {
+    fn refresh_inproc_links(&mut self) {
         self.inproc = self
             .peers
             .iter()
@@ -184,9 +174,6 @@ impl SocketState {
                 _ => None,
             })
             .collect();
-        socket
-            .has_inproc_links
-            .store(!self.inproc.is_empty(), Ordering::Relaxed);
     }
 
     /// The connections with small messages queued that the I/O thread has yet to write (see
@@ -293,7 +280,6 @@ impl SocketShared {
             waiting: Arc::new(Waiting::default()),
             monitor: MonitorSink::default(),
             direct: crate::io::DirectWait::default(),
-            has_inproc_links: AtomicBool::new(false),
             ctx,
             me: me.clone(),
         })
@@ -445,7 +431,7 @@ impl SocketShared {
                 effects.push(Effect::Io(self.io.clone(), IoCommand::Close(conn.at)));
             }
             PeerLink::Inproc(link, side) => {
-                state.refresh_inproc_links(self);
+                state.refresh_inproc_links();
                 effects.push(Effect::InprocDetach(link, side));
             }
             PeerLink::Conn(None) | PeerLink::InprocPending => {}

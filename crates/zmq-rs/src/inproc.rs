@@ -370,7 +370,7 @@ pub(crate) fn complete_link(
         };
         let had_traffic = slot.tx_scheduled;
         slot.tx_scheduled = false;
-        state.set_inproc_link(socket, peer, link.clone(), side);
+        state.set_inproc_link(peer, link.clone(), side);
         match state.pattern.handle_peer_connected(now, peer, info) {
             Ok(()) => {
                 if had_traffic {

@@ -28,6 +28,13 @@ pub struct Message {
     metadata: Option<Arc<Properties>>,
 }
 
+/// A received frame's payload as the socket hands it over: `Bytes`, or octets to copy (a
+/// frame held inline in the received `Msg`).
+pub(crate) enum Part<'a> {
+    Shared(Bytes),
+    Copied(&'a [u8]),
+}
+
 /// A message's payload: shared bytes, or a small payload's octets held in place.
 #[derive(Clone)]
 enum Payload {
@@ -257,19 +264,21 @@ impl Message {
     /// A received frame with its attributes.
     #[inline]
     pub(crate) fn from_parts(
-        data: Bytes,
+        data: Part<'_>,
         more: bool,
         routing_id: u32,
         metadata: Option<Arc<Properties>>,
         group: Option<Bytes>,
     ) -> Self {
-        Self {
-            data: Payload::Shared(data),
-            more: u32::from(more),
-            routing_id,
-            group,
-            metadata,
-        }
+        let mut msg = match data {
+            Part::Shared(bytes) => Self::with_payload(Payload::Shared(bytes)),
+            Part::Copied(data) => Self::copy_from(data),
+        };
+        msg.more = u32::from(more);
+        msg.routing_id = routing_id;
+        msg.group = group;
+        msg.metadata = metadata;
+        msg
     }
 
     pub(crate) fn has_group(&self) -> bool {

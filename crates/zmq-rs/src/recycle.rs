@@ -133,16 +133,6 @@ pub(crate) fn take(size: usize) -> BytesMut {
     }
 }
 
-/// A copy of `data` in a buffer from [`take`]: what a small inline `Message` becomes where
-/// a queue needs `Bytes` (inproc, or a connection that does not pack), so that the receiving
-/// side hands the buffer back for reuse as it does those of [`crate::Message::buffer`].
-#[inline]
-pub(crate) fn copy(data: &[u8]) -> Bytes {
-    let mut buf = take(data.len());
-    buf.extend_from_slice(data);
-    buf.freeze()
-}
-
 /// A buffer of exactly `size` octets, all of them initialised (`len() == size`), to read
 /// into: reused when one is kept, with what it held still in it, zeroed otherwise. Whoever
 /// takes it must overwrite every octet before any is read as data.

@@ -20,7 +20,7 @@ use crate::core::{
 };
 use crate::error::{Error, Result};
 use crate::io::{ConnectRequest, DirectReceive, DirectStep, IoCommand, ListenRequest};
-use crate::message::Message;
+use crate::message::{Message, Part};
 use crate::monitor::SocketEvent;
 use crate::options::{SocketOptions, millis, positive_millis};
 
@@ -387,18 +387,10 @@ impl Socket {
             let routing_id = msg.routing_id();
             if routing_id == 0 {
                 // An inline payload is read where it is, never moved.
+                // Packed from here by a tcp or ipc peer's queue, copied into the queued
+                // `Msg` for the others (inproc, a peer still connecting).
                 let frame = match msg.inline_payload() {
-                    // Inproc peers take `Bytes`: copied into a pooled buffer before the lock
-                    // rather than while holding it, which the receiving thread waits for.
-                    Some(data) if self.shared.has_inproc_links.load(Ordering::Relaxed) => {
-                        UserFrame::Shared(crate::recycle::copy(data))
-                    }
-                    // Packed from here by a tcp or ipc peer's queue, copied into a pooled
-                    // buffer for the others (a peer still connecting).
-                    Some(data) => UserFrame::Borrowed {
-                        data,
-                        to_bytes: crate::recycle::copy,
-                    },
+                    Some(data) => UserFrame::Borrowed(data),
                     None => UserFrame::Shared(msg.take_shared_payload()),
                 };
                 return self.send_with(dontwait, |pattern, now| pattern.send_frame(now, frame));
@@ -528,21 +520,24 @@ impl Socket {
     fn recv_with<R>(
         &self,
         flags: i32,
-        make: impl FnOnce(Bytes, bool, u32, Option<Arc<Properties>>, Option<Bytes>) -> R,
+        make: impl FnOnce(Part<'_>, bool, u32, Option<Arc<Properties>>, Option<Bytes>) -> R,
     ) -> Result<R> {
         let mut local = self.lock_local();
         if let Some(frame) = local.rx_partial.pop_front() {
             let more = !local.rx_partial.is_empty();
             let (routing_id, metadata) = local.rx_attrs.clone();
-            return Ok(make(frame, more, routing_id, metadata, None));
+            return Ok(make(Part::Shared(frame), more, routing_id, metadata, None));
         }
         let mut msg = self.recv_whole(&mut local, flags & DONTWAIT != 0)?;
         let routing_id = msg.routing_id();
         let metadata = msg.take_metadata();
         if msg.len() == 1 && self.shared.socket_type != SocketType::Dish {
             // The common case, a one-frame message.
+            if let Some(small) = msg.small() {
+                return Ok(make(Part::Copied(small), false, routing_id, metadata, None));
+            }
             let frame = msg.pop_back().unwrap_or_default();
-            return Ok(make(frame, false, routing_id, metadata, None));
+            return Ok(make(Part::Shared(frame), false, routing_id, metadata, None));
         }
         let mut frames = msg.into_frames();
         let group = if self.shared.socket_type == SocketType::Dish && frames.len() > 1 {
@@ -556,7 +551,7 @@ impl Socket {
             local.rx_partial.extend(frames);
             local.rx_attrs = (routing_id, metadata.clone());
         }
-        Ok(make(first, more, routing_id, metadata, group))
+        Ok(make(Part::Shared(first), more, routing_id, metadata, group))
     }
 
     /// Receives one frame's bytes (a copy into a `Vec`; see [`Socket::recv_msg`] for

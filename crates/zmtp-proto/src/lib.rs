@@ -119,7 +119,7 @@ pub use error::{
 pub use frame::{Frame, FrameDecoder, FrameHeader};
 pub use greeting::{Greeting, MechanismName, Version};
 pub use mechanism::MechanismConfig;
-pub use msg::{Msg, Properties, Traffic};
+pub use msg::{Frames, FramesIter, Msg, Properties, Traffic};
 pub use packed::{FramePacker, Framed, PACKED_MESSAGE_MAX};
 pub use session::{
     AuthRequest, AuthResult, DEFAULT_HANDSHAKE_TIMEOUT, Handshake, Session, SessionConfig,

@@ -1,4 +1,7 @@
-//! Messages as the layers above the wire see them: whole multipart messages of `Bytes` frames.
+//! Messages as the layers above the wire see them: whole multipart messages of `Bytes` frames,
+//! or one small frame held inline.
+
+mod frames;
 
 use std::sync::Arc;
 
@@ -7,23 +10,61 @@ use smallvec::SmallVec;
 
 use crate::packed::Framed;
 
+pub use frames::{Frames, FramesIter};
+
 /// Frames held inline before a message spills to the heap: enough for `[id, "", body]`.
 const INLINE_FRAMES: usize = 3;
 
 /// A whole ZeroMQ message: one or more frames, delivered atomically (RFC 23 "message").
 ///
 /// Frames are `Bytes`, so building, cloning and slicing a message never copies its payload.
-/// A message may also carry libzmq's per-message attributes: the routing id used by the draft
-/// CLIENT/SERVER and PEER types, and the connection's metadata (ZMTP properties and ZAP's
-/// `User-Id`) on a received message.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// A one-frame message of at most [`Msg::SMALL_MAX`] octets may instead hold its frame
+/// inline ([`Msg::copied`]): a queue of such messages carries their octets in its entries,
+/// with no buffer to allocate, share or free per message. The two forms are equal when
+/// their frames are; a frame taken out as `Bytes` is copied out of an inline one.
+///
+/// A message may also carry libzmq's per-message attributes: the routing id used by the
+/// draft CLIENT/SERVER and PEER types, and the connection's metadata (ZMTP properties and
+/// ZAP's `User-Id`) on a received message.
+#[derive(Clone, Default)]
 pub struct Msg {
-    frames: SmallVec<[Bytes; INLINE_FRAMES]>,
+    body: Body,
     routing_id: u32,
     metadata: Option<Arc<Properties>>,
 }
 
+#[derive(Clone)]
+enum Body {
+    Frames(SmallVec<[Bytes; INLINE_FRAMES]>),
+    Small(Small),
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Self::Frames(SmallVec::new())
+    }
+}
+
+/// One frame of at most [`Msg::SMALL_MAX`] octets, held inline: aligned, the length last,
+/// so that a queue moving messages copies the octets in aligned words (octets at an odd
+/// offset, copied in wider loads than the stores that wrote them, stall the copy).
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct Small {
+    data: [u8; Msg::SMALL_MAX],
+    len: u8,
+}
+
+impl Small {
+    fn as_slice(&self) -> &[u8] {
+        &self.data[..usize::from(self.len)]
+    }
+}
+
 impl Msg {
+    /// The most octets [`Msg::copied`] keeps inline.
+    pub const SMALL_MAX: usize = 64;
+
     /// An empty message (no frames). Pushing at least one frame makes it sendable.
     pub fn new() -> Self {
         Self::default()
@@ -34,8 +75,31 @@ impl Msg {
     pub fn single(frame: impl Into<Bytes>) -> Self {
         let mut frames = SmallVec::new();
         frames.push(frame.into());
+        Self::with_body(Body::Frames(frames))
+    }
+
+    /// A single-frame message holding a copy of `data`: inline up to [`Msg::SMALL_MAX`]
+    /// octets, in a new `Bytes` beyond.
+    #[inline]
+    pub fn copied(data: &[u8]) -> Self {
+        let Ok(len) = u8::try_from(data.len()) else {
+            return Self::single(Bytes::copy_from_slice(data));
+        };
+        if data.len() > Self::SMALL_MAX {
+            return Self::single(Bytes::copy_from_slice(data));
+        }
+        let mut small = Small {
+            data: [0; Self::SMALL_MAX],
+            len,
+        };
+        small.data[..data.len()].copy_from_slice(data);
+        Self::with_body(Body::Small(small))
+    }
+
+    #[inline]
+    fn with_body(body: Body) -> Self {
         Self {
-            frames,
+            body,
             routing_id: 0,
             metadata: None,
         }
@@ -47,84 +111,121 @@ impl Msg {
         I: IntoIterator<Item = B>,
         B: Into<Bytes>,
     {
-        Self {
-            frames: frames.into_iter().map(Into::into).collect(),
-            routing_id: 0,
-            metadata: None,
-        }
+        Self::with_body(Body::Frames(frames.into_iter().map(Into::into).collect()))
     }
 
     /// The frames, in order.
     #[inline]
-    pub fn frames(&self) -> &[Bytes] {
-        &self.frames
+    pub fn frames(&self) -> Frames<'_> {
+        match &self.body {
+            Body::Frames(frames) => Frames::Shared(frames),
+            Body::Small(small) => Frames::Small(small.as_slice()),
+        }
+    }
+
+    /// The frame of a one-frame message held inline (see [`Msg::copied`]).
+    #[inline]
+    pub fn small(&self) -> Option<&[u8]> {
+        match &self.body {
+            Body::Small(small) => Some(small.as_slice()),
+            Body::Frames(_) => None,
+        }
     }
 
     /// Number of frames.
     #[inline]
     pub fn len(&self) -> usize {
-        self.frames.len()
+        self.frames().len()
     }
 
     /// True when the message has no frames.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.len() == 0
     }
 
     /// Total payload octets over all frames.
     pub fn payload_len(&self) -> usize {
-        match self.frames.as_slice() {
-            [only] => only.len(),
-            frames => frames.iter().map(Bytes::len).sum(),
+        match &self.body {
+            Body::Small(small) => small.as_slice().len(),
+            Body::Frames(frames) => match frames.as_slice() {
+                [only] => only.len(),
+                frames => frames.iter().map(Bytes::len).sum(),
+            },
+        }
+    }
+
+    /// Runs `edit` on the frames as `Bytes`, an inline frame copied into one first: for the
+    /// changes that take or add frames.
+    fn edit_frames<R>(
+        &mut self,
+        edit: impl FnOnce(&mut SmallVec<[Bytes; INLINE_FRAMES]>) -> R,
+    ) -> R {
+        match &mut self.body {
+            Body::Frames(frames) => edit(frames),
+            Body::Small(small) => {
+                let mut frames = SmallVec::new();
+                frames.push(Bytes::copy_from_slice(small.as_slice()));
+                let result = edit(&mut frames);
+                self.body = Body::Frames(frames);
+                result
+            }
         }
     }
 
     /// Appends a frame.
     #[inline]
     pub fn push_back(&mut self, frame: impl Into<Bytes>) {
-        self.frames.push(frame.into());
+        let frame = frame.into();
+        self.edit_frames(|frames| frames.push(frame));
     }
 
     /// Prepends a frame (an envelope or routing id).
     pub fn push_front(&mut self, frame: impl Into<Bytes>) {
-        self.frames.insert(0, frame.into());
+        let frame = frame.into();
+        self.edit_frames(|frames| frames.insert(0, frame));
     }
 
     /// Removes and returns the first frame.
     pub fn pop_front(&mut self) -> Option<Bytes> {
-        if self.frames.is_empty() {
-            None
-        } else {
-            Some(self.frames.remove(0))
-        }
+        self.edit_frames(|frames| (!frames.is_empty()).then(|| frames.remove(0)))
     }
 
     /// Removes and returns the last frame.
     pub fn pop_back(&mut self) -> Option<Bytes> {
-        self.frames.pop()
+        self.edit_frames(SmallVec::pop)
     }
 
     /// The first frame, if any.
-    pub fn first(&self) -> Option<&Bytes> {
-        self.frames.first()
+    pub fn first(&self) -> Option<&[u8]> {
+        self.frames().first()
     }
 
-    /// Takes the frames out, leaving the message empty.
-    pub fn into_frames(self) -> impl ExactSizeIterator<Item = Bytes> + DoubleEndedIterator {
-        self.frames.into_iter()
+    /// Takes the frames out as `Bytes`, leaving the message empty.
+    pub fn into_frames(mut self) -> impl ExactSizeIterator<Item = Bytes> + DoubleEndedIterator {
+        self.edit_frames(std::mem::take).into_iter()
     }
 
     /// Removes the first `n` frames (all of them if there are fewer) and returns them.
     pub fn split_front<C: FromIterator<Bytes>>(&mut self, n: usize) -> C {
-        let n = n.min(self.frames.len());
-        self.frames.drain(..n).collect()
+        self.edit_frames(|frames| {
+            let n = n.min(frames.len());
+            frames.drain(..n).collect()
+        })
     }
 
     /// Removes the first `n` frames (all of them if there are fewer).
     pub fn drop_front(&mut self, n: usize) {
-        let n = n.min(self.frames.len());
-        self.frames.drain(..n);
+        if n == 0 {
+            return;
+        }
+        match &mut self.body {
+            Body::Frames(frames) => {
+                let n = n.min(frames.len());
+                frames.drain(..n);
+            }
+            Body::Small(_) => self.body = Body::default(),
+        }
     }
 
     /// libzmq's per-message routing id (draft CLIENT/SERVER, PEER); 0 means none.
@@ -153,11 +254,22 @@ impl Msg {
     }
 }
 
+/// Equal when the frames, routing ids and metadata are, whichever form holds the frames.
+impl PartialEq for Msg {
+    fn eq(&self, other: &Self) -> bool {
+        self.routing_id == other.routing_id
+            && self.metadata == other.metadata
+            && self.frames() == other.frames()
+    }
+}
+
+impl Eq for Msg {}
+
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut list = f.debug_list();
-        for frame in &self.frames {
-            list.entry(frame);
+        for frame in self.frames() {
+            list.entry(&frames::Octets(frame));
         }
         list.finish()?;
         if self.routing_id != 0 {
@@ -279,11 +391,55 @@ mod tests {
         let mut m = msg![b"body"];
         m.push_front(Bytes::new());
         m.push_front(Bytes::from_static(b"id"));
-        assert_eq!(m.frames(), &[&b"id"[..], b"", b"body"]);
+        assert_eq!(m.frames(), [&b"id"[..], b"", b"body"]);
         let env: Vec<Bytes> = m.split_front(2);
         assert_eq!(env.len(), 2);
-        assert_eq!(m.frames(), &[&b"body"[..]]);
+        assert_eq!(m.frames(), [&b"body"[..]]);
         assert_eq!(m.payload_len(), 4);
+    }
+
+    #[test]
+    fn a_small_frame_is_held_inline_and_equals_its_bytes_form() {
+        let m = Msg::copied(b"hello");
+        assert_eq!(m.small(), Some(&b"hello"[..]));
+        assert_eq!(m, Msg::single(Bytes::from_static(b"hello")));
+        assert_ne!(m, Msg::copied(b"hellO"));
+        assert_eq!((m.len(), m.payload_len()), (1, 5));
+        assert_eq!(m.first(), Some(&b"hello"[..]));
+        assert_eq!(m.frames(), [&b"hello"[..]]);
+        assert_eq!(format!("{m:?}"), format!("{:?}", msg![b"hello"]));
+        let at_limit = vec![7; Msg::SMALL_MAX];
+        assert_eq!(Msg::copied(&at_limit).small(), Some(&at_limit[..]));
+        let over = vec![7; Msg::SMALL_MAX + 1];
+        let large = Msg::copied(&over);
+        assert_eq!(large.small(), None);
+        assert_eq!(large.frames(), [&over[..]]);
+        assert_eq!(Msg::copied(b"").frames(), [&b""[..]]);
+    }
+
+    #[test]
+    fn changing_a_small_message_keeps_its_frame() {
+        let mut m = Msg::copied(b"body");
+        m.push_front(Bytes::from_static(b"id"));
+        assert_eq!(m.small(), None);
+        assert_eq!(m.frames(), [&b"id"[..], b"body"]);
+        let mut m = Msg::copied(b"body");
+        m.push_back(Bytes::from_static(b"tail"));
+        assert_eq!(m.frames(), [&b"body"[..], b"tail"]);
+        let mut m = Msg::copied(b"body");
+        assert_eq!(m.pop_back().as_deref(), Some(&b"body"[..]));
+        assert!(m.is_empty());
+        let mut m = Msg::copied(b"body");
+        assert_eq!(m.pop_front().as_deref(), Some(&b"body"[..]));
+        assert_eq!(m.pop_front(), None);
+        let mut m = Msg::copied(b"body");
+        m.drop_front(1);
+        assert!(m.is_empty());
+        let frames: Vec<Bytes> = Msg::copied(b"body").into_frames().collect();
+        assert_eq!(frames, [Bytes::from_static(b"body")]);
+        let mut m = Msg::copied(b"body");
+        let front: Vec<Bytes> = m.split_front(5);
+        assert_eq!((front.len(), m.len()), (1, 0));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::decoded::Decoded;
 use crate::frame::{FrameHeader, put_header};
-use crate::msg::Msg;
+use crate::msg::{Frames, Msg};
 
 /// Messages whose payload (all frames together) is at most this many octets are packed;
 /// larger ones stay whole, for the connection to write their bodies without copying.
@@ -122,7 +122,10 @@ impl FramePacker {
     /// sealed first and returned, to be queued before this message. Call with messages that
     /// [`FramePacker::fits`] takes (larger ones are packed too, but copied).
     pub fn push(&mut self, msg: &Msg) -> Option<Framed> {
-        self.push_frames(msg.frames())
+        match msg.frames() {
+            Frames::Shared(frames) => self.push_frames(frames),
+            Frames::Small(frame) => self.push_frames(&[frame]),
+        }
     }
 
     /// [`FramePacker::push`] for the message made of `frames`, in order (one, for a

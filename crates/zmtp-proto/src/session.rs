@@ -968,19 +968,22 @@ impl Session {
     /// 0x01/0x00 as subscriptions (ZMTP 3.0 peers and libzmq's XSUB send them so). PUB drops
     /// the other single-frame messages, as libzmq's does, but hands multipart ones up: libzmq
     /// also reads subscriptions from their frames, which is the pattern's business.
-    fn incoming_message(&self, msg: Msg) -> Option<Traffic> {
-        if !self.reads_subscriptions {
+    fn incoming_message(&self, mut msg: Msg) -> Option<Traffic> {
+        if !self.reads_subscriptions || msg.len() != 1 {
             return Some(Traffic::Message(msg));
         }
-        if let [frame] = msg.frames() {
-            return match frame.first() {
-                Some(1) => Some(Traffic::Subscribe(frame.slice(1..))),
-                Some(0) => Some(Traffic::Cancel(frame.slice(1..))),
-                _ if self.socket_type == SocketType::Pub => None,
-                _ => Some(Traffic::Message(msg)),
-            };
+        match msg.first().and_then(<[u8]>::first) {
+            Some(&flag @ (0 | 1)) => {
+                let topic = msg.pop_back().unwrap_or_default().slice(1..);
+                Some(if flag == 1 {
+                    Traffic::Subscribe(topic)
+                } else {
+                    Traffic::Cancel(topic)
+                })
+            }
+            _ if self.socket_type == SocketType::Pub => None,
+            _ => Some(Traffic::Message(msg)),
         }
-        Some(Traffic::Message(msg))
     }
 
     /// A command after the handshake.
@@ -1053,6 +1056,12 @@ impl Session {
         let count = msg.len();
         if self.transparent && count == 1 {
             // The common single-frame case, without moving the message into an iterator.
+            if let Some(small) = msg.small() {
+                tx.reserve(2 + small.len());
+                put_header(tx.staging_mut(), false, false, small.len());
+                tx.staging_mut().put_slice(small);
+                return;
+            }
             if let Some(body) = msg.pop_back() {
                 put_frame(tx, false, body);
             }

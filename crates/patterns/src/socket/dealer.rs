@@ -9,9 +9,7 @@ use zmtp_proto::{Msg, Traffic};
 
 use super::pull::fq_recv;
 use super::push::{lb_send, lb_send_frame, multipart_refused, refuses};
-use crate::api::{
-    AttachInfo, OptionError, PatternOption, RecvError, SendError, SendErrorKind, UserFrame,
-};
+use crate::api::{AttachInfo, OptionError, PatternOption, RecvError, SendError, UserFrame};
 use crate::core::{Core, Key};
 use crate::lb::LoadBalancer;
 use crate::machine::{Behaviour, Inbound, not_applicable};
@@ -87,11 +85,7 @@ impl Behaviour for Dealer {
         lb_send(&mut self.lb, core, msg).map(|_| ())
     }
 
-    fn send_frame<'a>(
-        &mut self,
-        core: &mut Core,
-        frame: UserFrame<'a>,
-    ) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
+    fn send_frame(&mut self, core: &mut Core, frame: UserFrame<'_>) -> Result<(), SendError> {
         lb_send_frame(&mut self.lb, core, frame)
     }
 

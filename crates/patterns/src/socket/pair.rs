@@ -117,16 +117,16 @@ impl Behaviour for Pair {
             })
     }
 
-    fn send_frame<'a>(
-        &mut self,
-        core: &mut Core,
-        frame: UserFrame<'a>,
-    ) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
+    fn send_frame(&mut self, core: &mut Core, frame: UserFrame<'_>) -> Result<(), SendError> {
+        let would_block = |frame: UserFrame<'_>| SendError {
+            kind: SendErrorKind::WouldBlock,
+            msg: frame.into_msg(),
+        };
         let Some(key) = self.pipe else {
-            return Err((SendErrorKind::WouldBlock, frame));
+            return Err(would_block(frame));
         };
         core.write(key, OneFrame(frame))
-            .map_err(|OneFrame(frame)| (SendErrorKind::WouldBlock, frame))
+            .map_err(|OneFrame(frame)| would_block(frame))
     }
 
     fn recv(&mut self, core: &mut Core) -> Result<Msg, RecvError> {

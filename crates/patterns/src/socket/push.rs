@@ -54,14 +54,17 @@ pub(crate) fn multipart_refused(msg: Msg) -> SendError {
 }
 
 /// Load-balances a one-frame message held as its frame (see [`Behaviour::send_frame`]).
-pub(crate) fn lb_send_frame<'a>(
+pub(crate) fn lb_send_frame(
     lb: &mut LoadBalancer,
     core: &mut Core,
-    frame: UserFrame<'a>,
-) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
+    frame: UserFrame<'_>,
+) -> Result<(), SendError> {
     match lb.send(core, OneFrame(frame)) {
         Ok(_) => Ok(()),
-        Err(OneFrame(frame)) => Err((SendErrorKind::WouldBlock, frame)),
+        Err(OneFrame(frame)) => Err(SendError {
+            kind: SendErrorKind::WouldBlock,
+            msg: frame.into_msg(),
+        }),
     }
 }
 
@@ -97,11 +100,7 @@ impl Behaviour for Push {
         lb_send(&mut self.lb, core, msg).map(|_| ())
     }
 
-    fn send_frame<'a>(
-        &mut self,
-        core: &mut Core,
-        frame: UserFrame<'a>,
-    ) -> Result<(), (SendErrorKind, UserFrame<'a>)> {
+    fn send_frame(&mut self, core: &mut Core, frame: UserFrame<'_>) -> Result<(), SendError> {
         lb_send_frame(&mut self.lb, core, frame)
     }
 

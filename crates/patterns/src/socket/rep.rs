@@ -59,7 +59,7 @@ impl Rep {
 fn delimiter_index(msg: &Msg) -> Option<usize> {
     let f = msg.frames();
     f.iter()
-        .position(Bytes::is_empty)
+        .position(<[u8]>::is_empty)
         .filter(|&i| i + 1 < f.len())
 }
 

@@ -59,7 +59,7 @@ impl Req {
 /// libzmq's `req_session_t::push_msg` grammar: `("" | id4 "") body+`.
 fn reply_envelope_is_well_formed(msg: &Msg) -> bool {
     let f = msg.frames();
-    match f.first().map(Bytes::len) {
+    match f.first().map(<[u8]>::len) {
         Some(0) => f.len() >= 2,
         Some(4) => f.len() >= 3 && f[1].is_empty(),
         _ => false,

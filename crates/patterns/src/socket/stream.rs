@@ -138,7 +138,7 @@ impl Behaviour for Stream {
         }
     }
 
-    fn send(&mut self, core: &mut Core, msg: Msg) -> Result<(), SendError> {
+    fn send(&mut self, core: &mut Core, mut msg: Msg) -> Result<(), SendError> {
         if msg.len() != 2 {
             return Err(SendError {
                 kind: SendErrorKind::InvalidMessage,
@@ -168,7 +168,7 @@ impl Behaviour for Stream {
             }
             return Ok(());
         }
-        let data = f[1].clone();
+        let data = msg.pop_back().unwrap_or_default();
         let _ = core.write(key, Traffic::Message(Msg::single(data)));
         Ok(())
     }

@@ -201,7 +201,7 @@ impl Behaviour for XPub {
 
     fn send(&mut self, core: &mut Core, msg: Msg) -> Result<(), SendError> {
         self.dist.unmatch();
-        let topic: &[u8] = msg.first().map_or(&[], |b| &b[..]);
+        let topic: &[u8] = msg.first().unwrap_or_default();
         if self.manual && self.send_last_pipe && self.last_pipe.is_some() {
             let last = self.last_pipe.take();
             let (subscriptions, dist) = (&self.subscriptions, &mut self.dist);

@@ -74,7 +74,7 @@ impl XSub {
         if !self.is_sub {
             return true;
         }
-        let topic: &[u8] = msg.first().map_or(&[], |b| &b[..]);
+        let topic: &[u8] = msg.first().unwrap_or_default();
         self.subscriptions.check(topic) != invert
     }
 

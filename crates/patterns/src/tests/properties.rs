@@ -149,11 +149,7 @@ fn log_sends(
                     body.resize(zmtp_proto::PACKED_MESSAGE_MAX + 1, 0);
                 }
                 let sent = if via.frame && via.borrowed {
-                    let frame = UserFrame::Borrowed {
-                        data: &body,
-                        to_bytes: Bytes::copy_from_slice,
-                    };
-                    s.send_frame(now(), frame)
+                    s.send_frame(now(), UserFrame::Borrowed(&body))
                 } else if via.frame {
                     s.send_frame(now(), Bytes::from(body).into())
                 } else {

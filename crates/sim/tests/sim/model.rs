@@ -412,7 +412,12 @@ fn radio_dish_walk(seed: u64) {
             let got: Vec<(Bytes, u64)> = sim
                 .take_inbox(dish)
                 .iter()
-                .map(|d| (d.msg.frames()[0].clone(), tag_of(&d.msg, 0).1))
+                .map(|d| {
+                    (
+                        Bytes::copy_from_slice(&d.msg.frames()[0]),
+                        tag_of(&d.msg, 0).1,
+                    )
+                })
                 .collect();
             let expected: Vec<(Bytes, u64)> = match published {
                 Some((group, n)) if !partitioned[i] && joined[i].contains(group) => {

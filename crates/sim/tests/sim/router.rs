@@ -106,7 +106,10 @@ impl World {
         while let Ok(request) = self.sim.recv(self.server) {
             let frames = request.frames();
             assert_eq!(frames.len(), 2, "[routing id, body]");
-            let (id, body) = (frames[0].clone(), frames[1].clone());
+            let (id, body) = (
+                Bytes::copy_from_slice(&frames[0]),
+                Bytes::copy_from_slice(&frames[1]),
+            );
             let (client, _) = tag_of(&request, 0);
             if let Some(own) = own_id(client as usize) {
                 assert_eq!(id, own, "a client with its own id is known by it");

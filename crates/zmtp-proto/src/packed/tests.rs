@@ -13,7 +13,7 @@ fn wire_of(msg: &Msg) -> BytesMut {
     let mut out = BytesMut::new();
     let last = msg.len() - 1;
     for (i, body) in msg.frames().iter().enumerate() {
-        let frame = Frame::message(body.clone(), i < last);
+        let frame = Frame::message(Bytes::copy_from_slice(body), i < last);
         FrameHeader::new(frame.more, false, body.len() as u64).encode(&mut out);
         out.extend_from_slice(&frame.body);
     }

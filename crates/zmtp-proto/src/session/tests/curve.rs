@@ -829,7 +829,7 @@ fn decrypted_bodies_share_the_read_buffer() {
         panic!("expected a message, got {event:?}");
     };
     let body = &msg.frames()[0];
-    assert_eq!(&body[..], b"zero copy please");
+    assert_eq!(body, b"zero copy please");
     let at = body.as_ptr() as usize;
     assert!((start..end).contains(&at), "decrypted in place");
 }
