@@ -29,8 +29,8 @@ use crate::api::{PeerId, PeerStats, UserFrame};
 pub(crate) trait Outbound: Sized {
     /// Payload octets, for statistics.
     fn payload_len(&self) -> usize;
-    /// As a queue entry.
-    fn into_traffic(self) -> Traffic;
+    /// Appends it to `queue` as a queue entry.
+    fn queue_into(self, queue: &mut VecDeque<Traffic>);
     /// Packs it when it is a message small enough, returning what the packer sealed to make
     /// room; hands it back otherwise.
     fn pack_into(self, packer: &mut FramePacker) -> Result<Option<Framed>, Self>;
@@ -41,8 +41,8 @@ impl Outbound for Traffic {
         traffic_len(self)
     }
 
-    fn into_traffic(self) -> Traffic {
-        self
+    fn queue_into(self, queue: &mut VecDeque<Traffic>) {
+        queue.push_back(self);
     }
 
     fn pack_into(self, packer: &mut FramePacker) -> Result<Option<Framed>, Self> {
@@ -61,8 +61,18 @@ impl Outbound for OneFrame<'_> {
         self.0.len()
     }
 
-    fn into_traffic(self) -> Traffic {
-        Traffic::Message(self.0.into_msg())
+    fn queue_into(self, queue: &mut VecDeque<Traffic>) {
+        match self.0 {
+            UserFrame::Borrowed(data) if data.len() <= Msg::SMALL_MAX => {
+                // Copied into the entry where it lies: a message built aside and moved in
+                // would be read back in wider loads than the copy's stores (a stall).
+                queue.push_back(Traffic::Message(Msg::new()));
+                if let Some(Traffic::Message(msg)) = queue.back_mut() {
+                    msg.set_copied(data);
+                }
+            }
+            frame => queue.push_back(Traffic::Message(frame.into_msg())),
+        }
     }
 
     fn pack_into(self, packer: &mut FramePacker) -> Result<Option<Framed>, Self> {
@@ -298,7 +308,7 @@ impl Pipe {
         self.out_items += 1;
         self.out_flow.written += 1;
         let Some(packer) = &mut self.packer else {
-            self.out.push_back(item.into_traffic());
+            item.queue_into(&mut self.out);
             return was_empty;
         };
         match item.pack_into(packer) {
@@ -309,7 +319,7 @@ impl Pipe {
             }
             Err(item) => {
                 self.seal();
-                self.out.push_back(item.into_traffic());
+                item.queue_into(&mut self.out);
             }
         }
         was_empty

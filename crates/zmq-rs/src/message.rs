@@ -270,15 +270,38 @@ impl Message {
         metadata: Option<Arc<Properties>>,
         group: Option<Bytes>,
     ) -> Self {
-        let mut msg = match data {
-            Part::Shared(bytes) => Self::with_payload(Payload::Shared(bytes)),
-            Part::Copied(data) => Self::copy_from(data),
-        };
-        msg.more = u32::from(more);
-        msg.routing_id = routing_id;
-        msg.group = group;
-        msg.metadata = metadata;
+        let mut msg = Self::new();
+        msg.set_parts(data, more, routing_id, metadata, group);
         msg
+    }
+
+    /// Makes this message a received frame with its attributes, written in place: a
+    /// message received into again and again keeps its inline payload where it is.
+    #[inline]
+    pub(crate) fn set_parts(
+        &mut self,
+        data: Part<'_>,
+        more: bool,
+        routing_id: u32,
+        metadata: Option<Arc<Properties>>,
+        group: Option<Bytes>,
+    ) {
+        match data {
+            Part::Copied(data) if data.len() <= INLINE_MAX => {
+                if !matches!(self.data, Payload::Inline(_)) {
+                    self.data = Payload::Inline(Inline::EMPTY);
+                }
+                if let Payload::Inline(inline) = &mut self.data {
+                    inline.set(data);
+                }
+            }
+            Part::Copied(data) => self.data = Payload::Shared(Bytes::copy_from_slice(data)),
+            Part::Shared(bytes) => self.data = Payload::Shared(bytes),
+        }
+        self.more = u32::from(more);
+        self.routing_id = routing_id;
+        self.group = group;
+        self.metadata = metadata;
     }
 
     pub(crate) fn has_group(&self) -> bool {

@@ -509,7 +509,7 @@ impl Socket {
     /// moved once more, through memory.
     pub fn recv_into(&self, msg: &mut Message, flags: i32) -> Result<usize> {
         self.recv_with(flags, |frame, more, routing_id, metadata, group| {
-            *msg = Message::from_parts(frame, more, routing_id, metadata, group);
+            msg.set_parts(frame, more, routing_id, metadata, group);
             msg.len()
         })
     }
@@ -528,17 +528,32 @@ impl Socket {
             let (routing_id, metadata) = local.rx_attrs.clone();
             return Ok(make(Part::Shared(frame), more, routing_id, metadata, None));
         }
-        let mut msg = self.recv_whole(&mut local, flags & DONTWAIT != 0)?;
+        if local.rx_batch.is_empty() {
+            self.fill_rx_batch(&mut local, flags & DONTWAIT != 0)?;
+        }
+        let batch = &mut local.rx_batch;
+        if let Some(next) = batch.front_mut()
+            && next.len() == 1
+            && self.shared.socket_type != SocketType::Dish
+        {
+            // The common case, a one-frame message, read where it is queued: a message
+            // moved out and read back at once is read in wider loads than the stores that
+            // moved it (a stall per message).
+            let routing_id = next.routing_id();
+            let metadata = next.take_metadata();
+            let made = match next.small() {
+                Some(small) => make(Part::Copied(small), false, routing_id, metadata, None),
+                None => {
+                    let frame = next.pop_back().unwrap_or_default();
+                    make(Part::Shared(frame), false, routing_id, metadata, None)
+                }
+            };
+            batch.pop_front();
+            return Ok(made);
+        }
+        let mut msg = batch.pop_front().unwrap_or_default();
         let routing_id = msg.routing_id();
         let metadata = msg.take_metadata();
-        if msg.len() == 1 && self.shared.socket_type != SocketType::Dish {
-            // The common case, a one-frame message.
-            if let Some(small) = msg.small() {
-                return Ok(make(Part::Copied(small), false, routing_id, metadata, None));
-            }
-            let frame = msg.pop_back().unwrap_or_default();
-            return Ok(make(Part::Shared(frame), false, routing_id, metadata, None));
-        }
         let mut frames = msg.into_frames();
         let group = if self.shared.socket_type == SocketType::Dish && frames.len() > 1 {
             frames.next()
@@ -588,12 +603,18 @@ impl Socket {
             .collect())
     }
 
-    /// The next whole message: from the batch taken earlier, or from the machine. Socket
-    /// types that receive statelessly take up to [`RECV_BATCH`] messages per lock.
+    /// The next whole message: from the batch taken earlier, or from the machine.
     fn recv_whole(&self, local: &mut Local, dontwait: bool) -> Result<Msg> {
-        if let Some(msg) = local.rx_batch.pop_front() {
-            return Ok(msg);
+        if local.rx_batch.is_empty() {
+            self.fill_rx_batch(local, dontwait)?;
         }
+        Ok(local.rx_batch.pop_front().unwrap_or_default())
+    }
+
+    /// Waits for the next whole message and queues it in the empty batch of received
+    /// messages. Socket types that receive statelessly take up to [`RECV_BATCH`] messages
+    /// per lock.
+    fn fill_rx_batch(&self, local: &mut Local, dontwait: bool) -> Result<()> {
         let batch = &mut local.rx_batch;
         // Dropped on every return (giving back a connection taken over) after the lock
         // guards inside `wait_for`: never while holding the socket's lock.
@@ -602,18 +623,19 @@ impl Socket {
         // and re-arming the I/O thread's interest twice per message would cost more than the
         // receive. A non-blocking one keeps it only while messages are queued for it.
         let mut keep = !dontwait;
-        let first = self.wait_for(Direction::Recv, dontwait, Some(&mut direct), |state| {
+        self.wait_for(Direction::Recv, dontwait, Some(&mut direct), |state| {
             let now = state.recent_now;
             match state.pattern.recv(now) {
                 Ok(msg) => {
                     state.direct_write = true;
+                    batch.push_back(msg);
                     if state.pattern.recv_is_stateless() && !state.watchers.has_handles() {
                         state
                             .pattern
                             .recv_batch(now, RECV_BATCH - batch.len(), batch);
                     }
-                    keep |= !batch.is_empty() || state.pattern.is_readable();
-                    Ok(Some(msg))
+                    keep |= batch.len() > 1 || state.pattern.is_readable();
+                    Ok(Some(()))
                 }
                 Err(RecvError::WouldBlock) => Ok(None),
                 Err(RecvError::InvalidState) => Err(Error::InvalidState(
@@ -626,7 +648,7 @@ impl Socket {
             }
         })?;
         direct.finish(keep);
-        Ok(first)
+        Ok(())
     }
 
     /// True when the last frame received has more frames after it (`ZMQ_RCVMORE`).

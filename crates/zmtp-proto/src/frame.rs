@@ -294,6 +294,42 @@ impl FrameDecoder {
         })
     }
 
+    /// Like [`FrameDecoder::decode`], but a frame that is a whole one-frame message of at
+    /// most `small_max` octets is handed to `small` and consumed (`Complete(None)`), its body
+    /// read where it lies rather than cut off as `Bytes`: the buffer is not shared by one
+    /// more frame, and the caller copies the few octets it needs.
+    #[inline(always)]
+    pub(crate) fn decode_or_copy_small(
+        &mut self,
+        rx: &mut BytesMut,
+        small_max: usize,
+        small: impl FnOnce(&[u8]),
+    ) -> Result<Decoded<Option<Frame>>, DecodeError> {
+        let (header_len, body_len, more, command) = match self.next_frame(rx)? {
+            Decoded::Complete { value, .. } => value,
+            Decoded::Incomplete { needed } => return Ok(Decoded::Incomplete { needed }),
+        };
+        let consumed = header_len + body_len;
+        if !more && !command && body_len <= small_max {
+            small(&rx[header_len..consumed]);
+            rx.advance(consumed);
+            return Ok(Decoded::Complete {
+                value: None,
+                consumed,
+            });
+        }
+        let mut body = rx.split_to(consumed).freeze();
+        body.advance(header_len);
+        Ok(Decoded::Complete {
+            value: Some(Frame {
+                more,
+                command,
+                body,
+            }),
+            consumed,
+        })
+    }
+
     /// Like [`FrameDecoder::decode`], but the body stays mutable (still sharing `rx`'s memory),
     /// so that a mechanism can decrypt it in place.
     #[inline]

@@ -82,18 +82,30 @@ impl Msg {
     /// octets, in a new `Bytes` beyond.
     #[inline]
     pub fn copied(data: &[u8]) -> Self {
-        let Ok(len) = u8::try_from(data.len()) else {
-            return Self::single(Bytes::copy_from_slice(data));
-        };
-        if data.len() > Self::SMALL_MAX {
-            return Self::single(Bytes::copy_from_slice(data));
+        let mut msg = Self::new();
+        msg.set_copied(data);
+        msg
+    }
+
+    /// Makes this a single-frame message holding a copy of `data`, as [`Msg::copied`]
+    /// makes one, written where the message is (its routing id and metadata kept).
+    #[inline]
+    pub fn set_copied(&mut self, data: &[u8]) {
+        match u8::try_from(data.len()) {
+            Ok(len) if data.len() <= Self::SMALL_MAX => {
+                self.body = Body::Small(Small {
+                    data: [0; Self::SMALL_MAX],
+                    len,
+                });
+                if let Body::Small(small) = &mut self.body {
+                    small.data[..data.len()].copy_from_slice(data);
+                }
+            }
+            _ => {
+                let frame = Bytes::copy_from_slice(data);
+                self.body = Body::Frames(std::iter::once(frame).collect());
+            }
         }
-        let mut small = Small {
-            data: [0; Self::SMALL_MAX],
-            len,
-        };
-        small.data[..data.len()].copy_from_slice(data);
-        Self::with_body(Body::Small(small))
     }
 
     #[inline]

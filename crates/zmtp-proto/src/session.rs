@@ -234,6 +234,9 @@ pub enum SessionEvent {
 enum HotStep {
     /// A single-frame message's body.
     Single(Bytes),
+    /// A single-frame message of at most [`Msg::SMALL_MAX`] octets, handed to the caller's
+    /// copy and consumed.
+    Copied,
     /// Another traffic frame (a command, or the first of a multipart message).
     Frame(Frame),
     /// Not a whole frame yet.
@@ -457,10 +460,12 @@ impl Session {
         now: Instant,
         rx: &mut BytesMut,
     ) -> Result<Option<SessionEvent>, SessionError> {
-        match self.hot_step(rx) {
+        let mut copied = None;
+        match self.hot_step(rx, |small| copied = Some(Msg::copied(small))) {
             HotStep::Single(body) => Ok(Some(SessionEvent::Traffic(Traffic::Message(
                 Msg::single(body),
             )))),
+            HotStep::Copied => Ok(copied.map(|msg| SessionEvent::Traffic(Traffic::Message(msg)))),
             HotStep::Frame(frame) => self.poll_event_slow(now, rx, Some(frame)),
             HotStep::Incomplete => Ok(None),
             HotStep::Failed(err) => Err(self.fail(err.into())),
@@ -485,11 +490,18 @@ impl Session {
         max: usize,
     ) -> Result<Option<SessionEvent>, SessionError> {
         while into.len() < max {
-            let event = match self.hot_step(rx) {
+            let event = match self.hot_step(rx, |small| {
+                // Copied into the entry where it lies (see above).
+                into.push_back(Traffic::Message(Msg::new()));
+                if let Some(Traffic::Message(msg)) = into.back_mut() {
+                    msg.set_copied(small);
+                }
+            }) {
                 HotStep::Single(body) => {
                     into.push_back(Traffic::Message(Msg::single(body)));
                     continue;
                 }
+                HotStep::Copied => continue,
                 HotStep::Frame(frame) => self.poll_event_slow(now, rx, Some(frame))?,
                 HotStep::Incomplete => return Ok(None),
                 HotStep::Failed(err) => return Err(self.fail(err.into())),
@@ -507,7 +519,7 @@ impl Session {
     /// encryption or subscriptions to read, and between messages, one frame decoded here.
     /// Everything else (a closed session is never in Traffic) takes the slow path.
     #[inline(always)]
-    fn hot_step(&mut self, rx: &mut BytesMut) -> HotStep {
+    fn hot_step(&mut self, rx: &mut BytesMut, small: impl FnOnce(&[u8])) -> HotStep {
         if rx.len() > self.rx_left {
             self.note_alive();
         }
@@ -519,13 +531,22 @@ impl Session {
         {
             return HotStep::Slow;
         }
-        match self.decoder.decode(rx) {
-            Ok(Decoded::Complete { value, .. }) if !value.command && !value.more => {
+        match self.decoder.decode_or_copy_small(rx, Msg::SMALL_MAX, small) {
+            Ok(Decoded::Complete { value: None, .. }) => {
+                self.note_alive();
+                self.rx_left = rx.len();
+                HotStep::Copied
+            }
+            Ok(Decoded::Complete {
+                value: Some(value), ..
+            }) if !value.command && !value.more => {
                 self.note_alive();
                 self.rx_left = rx.len();
                 HotStep::Single(value.body)
             }
-            Ok(Decoded::Complete { value, .. }) => HotStep::Frame(value),
+            Ok(Decoded::Complete {
+                value: Some(value), ..
+            }) => HotStep::Frame(value),
             Ok(Decoded::Incomplete { .. }) => {
                 self.rx_left = rx.len();
                 HotStep::Incomplete
