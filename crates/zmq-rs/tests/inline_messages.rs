@@ -162,3 +162,88 @@ fn an_inline_message_waits_for_room_and_none_is_lost_rfc30() {
         drop(sender.join().expect("sender"));
     }
 }
+
+/// Small one-frame messages travel inline through the queues (inproc carries their octets in
+/// its queue entries, tcp and ipc receivers copy them out of the read buffer): the types
+/// that add or strip envelopes still see whole frames. ROUTER prepends the sender's identity
+/// and routes replies by it (RFC 28), REQ and REP add and strip the empty delimiter, SUB
+/// matches topics on the first frame (RFC 29).
+#[test]
+fn inline_messages_keep_their_envelopes_and_topics_rfc28_rfc29() {
+    for transport in [Some(Transport::Tcp), Some(Transport::Ipc), None] {
+        let fresh = |name: &str| match transport {
+            Some(transport) => endpoint_for(transport),
+            None => format!("inproc://inline-{name}"),
+        };
+        let ctx = Context::new();
+        let router = socket(&ctx, zmq_rs::ROUTER);
+        router.bind(&fresh("router")).expect("bind");
+        let endpoint = router.get_last_endpoint().expect("endpoint");
+        let dealer = socket(&ctx, zmq_rs::DEALER);
+        dealer.set_identity(b"d1").expect("identity");
+        dealer.connect(&endpoint).expect("connect");
+        for size in SIZES {
+            dealer
+                .send(Message::copy_from(&payload(size, 1)), 0)
+                .expect("send");
+            let request = router.recv_multipart(0).expect("recv");
+            assert_eq!(request, [b"d1".to_vec(), payload(size, 1)], "{endpoint}");
+            router.send(Message::copy_from(b"d1"), SNDMORE).expect("id");
+            router
+                .send(Message::copy_from(&payload(size, 2)), 0)
+                .expect("reply");
+            let reply = dealer.recv_msg(0).expect("recv reply");
+            assert_eq!(&reply[..], &payload(size, 2)[..], "{endpoint}");
+        }
+        drop((router, dealer));
+
+        let rep = socket(&ctx, zmq_rs::REP);
+        rep.bind(&fresh("rep")).expect("bind");
+        let rep_endpoint = rep.get_last_endpoint().expect("endpoint");
+        let req = socket(&ctx, zmq_rs::REQ);
+        req.connect(&rep_endpoint).expect("connect");
+        for size in SIZES {
+            req.send(Message::copy_from(&payload(size, 3)), 0)
+                .expect("request");
+            assert_eq!(rep.recv_multipart(0).expect("recv"), [payload(size, 3)]);
+            rep.send(Message::copy_from(&payload(size, 4)), 0)
+                .expect("reply");
+            assert_eq!(req.recv_multipart(0).expect("recv"), [payload(size, 4)]);
+        }
+        drop((rep, req));
+
+        let publisher = socket(&ctx, zmq_rs::PUB);
+        publisher.bind(&fresh("pub")).expect("bind");
+        let pub_endpoint = publisher.get_last_endpoint().expect("endpoint");
+        let subscriber = socket(&ctx, zmq_rs::SUB);
+        subscriber.set_subscribe(b"keep").expect("subscribe");
+        subscriber.set_subscribe(b"probe").expect("subscribe");
+        subscriber.connect(&pub_endpoint).expect("connect");
+        // Until the subscription has arrived, what is published is dropped.
+        loop {
+            publisher
+                .send(Message::copy_from(b"probe"), 0)
+                .expect("publish");
+            match subscriber.recv_msg(DONTWAIT) {
+                Ok(_) => break,
+                Err(Error::WouldBlock) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                Err(e) => panic!("{pub_endpoint}: {e}"),
+            }
+        }
+        for i in 0..20u8 {
+            publisher
+                .send(Message::copy_from(&[b"drop", &[i][..]].concat()), 0)
+                .expect("publish");
+            publisher
+                .send(Message::copy_from(&[b"keep", &[i][..]].concat()), 0)
+                .expect("publish");
+        }
+        // Probes still in flight come first; nothing under "drop" comes at all.
+        let kept: Vec<Vec<u8>> = std::iter::from_fn(|| subscriber.recv_bytes(0).ok())
+            .filter(|got| got[..] != b"probe"[..])
+            .take(20)
+            .collect();
+        let expected: Vec<Vec<u8>> = (0..20u8).map(|i| [b"keep", &[i][..]].concat()).collect();
+        assert_eq!(kept, expected, "{pub_endpoint}");
+    }
+}

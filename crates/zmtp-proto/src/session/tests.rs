@@ -1710,6 +1710,7 @@ fn max_msg_size_also_applies_to_handshake_commands_like_libzmq() {
 }
 
 mod curve;
+mod small_frames;
 
 /// libzmq 4.3.5's PLAIN server misnames its ERROR command `^RROR` (its C literal
 /// `"\x05ERROR"` swallows the `E` into the escape). A refusal must still read as the ZAP
