@@ -63,15 +63,8 @@ impl Outbound for OneFrame<'_> {
 
     fn queue_into(self, queue: &mut VecDeque<Traffic>) {
         match self.0 {
-            UserFrame::Borrowed(data) if data.len() <= Msg::SMALL_MAX => {
-                // Copied into the entry where it lies: a message built aside and moved in
-                // would be read back in wider loads than the copy's stores (a stall).
-                queue.push_back(Traffic::Message(Msg::new()));
-                if let Some(Traffic::Message(msg)) = queue.back_mut() {
-                    msg.set_copied(data);
-                }
-            }
-            frame => queue.push_back(Traffic::Message(frame.into_msg())),
+            UserFrame::Borrowed(data) => Traffic::push_copied(queue, data),
+            UserFrame::Shared(bytes) => queue.push_back(Traffic::Message(Msg::single(bytes))),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod frames;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -65,7 +66,19 @@ impl Msg {
     /// The most octets [`Msg::copied`] keeps inline.
     pub const SMALL_MAX: usize = 64;
 
+    /// A one-frame message whose frame is empty, held inline: a constant, for a queue entry
+    /// that [`Msg::set_copied`] then fills where it lies.
+    pub const EMPTY_FRAME: Self = Self {
+        body: Body::Small(Small {
+            data: [0; Self::SMALL_MAX],
+            len: 0,
+        }),
+        routing_id: 0,
+        metadata: None,
+    };
+
     /// An empty message (no frames). Pushing at least one frame makes it sendable.
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -82,7 +95,7 @@ impl Msg {
     /// octets, in a new `Bytes` beyond.
     #[inline]
     pub fn copied(data: &[u8]) -> Self {
-        let mut msg = Self::new();
+        let mut msg = Self::EMPTY_FRAME;
         msg.set_copied(data);
         msg
     }
@@ -91,19 +104,25 @@ impl Msg {
     /// makes one, written where the message is (its routing id and metadata kept).
     #[inline]
     pub fn set_copied(&mut self, data: &[u8]) {
-        match u8::try_from(data.len()) {
-            Ok(len) if data.len() <= Self::SMALL_MAX => {
-                self.body = Body::Small(Small {
+        let len = u8::try_from(data.len())
+            .ok()
+            .filter(|_| data.len() <= Self::SMALL_MAX);
+        match (&mut self.body, len) {
+            (Body::Small(small), Some(len)) => {
+                small.data[..data.len()].copy_from_slice(data);
+                small.len = len;
+            }
+            (body, Some(len)) => {
+                let mut small = Small {
                     data: [0; Self::SMALL_MAX],
                     len,
-                });
-                if let Body::Small(small) = &mut self.body {
-                    small.data[..data.len()].copy_from_slice(data);
-                }
+                };
+                small.data[..data.len()].copy_from_slice(data);
+                *body = Body::Small(small);
             }
-            _ => {
+            (body, None) => {
                 let frame = Bytes::copy_from_slice(data);
-                self.body = Body::Frames(std::iter::once(frame).collect());
+                *body = Body::Frames(std::iter::once(frame).collect());
             }
         }
     }
@@ -157,6 +176,7 @@ impl Msg {
     }
 
     /// Total payload octets over all frames.
+    #[inline]
     pub fn payload_len(&self) -> usize {
         match &self.body {
             Body::Small(small) => small.as_slice().len(),
@@ -332,6 +352,20 @@ pub enum Traffic {
     /// a queue holds for a connection that sends frames as they are. Outbound only: a session
     /// never decodes one, and a socket pattern handed one as inbound traffic drops it.
     Framed(Framed),
+}
+
+impl Traffic {
+    /// Appends to `queue` a one-frame message holding a copy of `data` (see [`Msg::copied`]),
+    /// written into its queue entry: a message built aside and moved in is read back in wider
+    /// loads than the stores that built it, which stalls the copy (a store-forwarding
+    /// failure), at every message of a stream of small ones.
+    #[inline]
+    pub fn push_copied(queue: &mut VecDeque<Self>, data: &[u8]) {
+        queue.push_back(Self::Message(Msg::EMPTY_FRAME));
+        if let Some(Self::Message(msg)) = queue.back_mut() {
+            msg.set_copied(data);
+        }
+    }
 }
 
 /// Connection metadata: the properties a peer sent in READY (`Socket-Type`, `Identity`, `X-*`),

@@ -490,13 +490,7 @@ impl Session {
         max: usize,
     ) -> Result<Option<SessionEvent>, SessionError> {
         while into.len() < max {
-            let event = match self.hot_step(rx, |small| {
-                // Copied into the entry where it lies (see above).
-                into.push_back(Traffic::Message(Msg::new()));
-                if let Some(Traffic::Message(msg)) = into.back_mut() {
-                    msg.set_copied(small);
-                }
-            }) {
+            let event = match self.hot_step(rx, |small| Traffic::push_copied(into, small)) {
                 HotStep::Single(body) => {
                     into.push_back(Traffic::Message(Msg::single(body)));
                     continue;

@@ -1045,8 +1045,10 @@ fn large_frames_are_sent_without_copying() {
 
 #[test]
 fn received_bodies_share_the_read_buffer() {
+    // Bodies of up to `Msg::SMALL_MAX` octets are copied instead (see `small_frames`).
     let (mut peer, now) = ready_with_scripted_peer(null(SocketType::Pull), SocketType::Push, 1);
-    peer.rx.put_slice(b"\x00\x05hello");
+    peer.rx.put_slice(&[0, 100]);
+    peer.rx.put_slice(&[b'x'; 100]);
     let body_ptr = peer.rx[2..].as_ptr();
     peer.poll(now);
     let traffic = peer.traffic();
