@@ -286,6 +286,9 @@ impl Message {
         metadata: Option<Arc<Properties>>,
         group: Option<Bytes>,
     ) {
+        // As dropping the message would: a large payload received into again and again is
+        // reused for the next one read.
+        self.recycle_payload();
         match data {
             Part::Copied(data) if data.len() <= INLINE_MAX => {
                 if !matches!(self.data, Payload::Inline(_)) {
@@ -302,6 +305,18 @@ impl Message {
         self.routing_id = routing_id;
         self.group = group;
         self.metadata = metadata;
+    }
+
+    /// Hands a shared payload to [`Message::buffer`] for reuse if nothing else refers to it,
+    /// leaving the payload empty: what dropping the message does, and replacing its payload.
+    fn recycle_payload(&mut self) {
+        if let Payload::Shared(data) = &mut self.data
+            && !data.is_empty()
+            && data.len() <= crate::recycle::MAX_SIZE
+            && crate::recycle::in_use()
+        {
+            crate::recycle::give_bytes(std::mem::take(data));
+        }
     }
 
     pub(crate) fn has_group(&self) -> bool {
@@ -394,14 +409,7 @@ impl From<BytesMut> for Message {
 }
 
 impl Drop for Message {
-    /// Hands the payload to [`Message::buffer`] for reuse if nothing else refers to it.
     fn drop(&mut self) {
-        if let Payload::Shared(data) = &mut self.data
-            && !data.is_empty()
-            && data.len() <= crate::recycle::MAX_SIZE
-            && crate::recycle::in_use()
-        {
-            crate::recycle::give_bytes(std::mem::take(data));
-        }
+        self.recycle_payload();
     }
 }
