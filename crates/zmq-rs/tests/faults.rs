@@ -223,6 +223,11 @@ fn wait_closed(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
 /// A well-behaved peer sending numbered messages to a PULL until told to stop (and at least
 /// [`GOOD_MIN`] of them), then an end marker; the messages are `["good", seq]`.
 const GOOD_MIN: u32 = 5000;
+/// The good sender's ZMQ_LINGER. Its socket closes as its thread ends, right after the end
+/// marker: with no linger, whatever the I/O thread had not written yet would be dropped
+/// (libzmq's ZMQ_LINGER 0 semantics), and the receiver would wait for the end marker in
+/// vain (it did, on a loaded host, losing the last few dozen messages).
+const GOOD_LINGER_MS: i32 = 5000;
 
 struct GoodSender {
     stop: Arc<AtomicBool>,
@@ -311,6 +316,7 @@ fn peer_killed_mid_message_delivers_nothing_partial_and_disturbs_no_other_peer_r
 
     let lctx = zmq::Context::new();
     let push = theirs(&lctx, zmq::PUSH, 5000);
+    push.set_linger(GOOD_LINGER_MS).expect("libzmq linger");
     push.connect(&ep).expect("libzmq connect");
     let good = GoodSender::start(move |parts| push.send_multipart(parts, 0).expect("good send"));
     let received = collect_until_end(pull);
@@ -392,6 +398,7 @@ fn garbage_on_a_listening_port_drops_only_that_connection_rfc23() {
     let addr = addr_of(&ep);
 
     let push = ours(&ctx, zmq_rs::PUSH, 5000);
+    push.set_linger(GOOD_LINGER_MS).expect("linger");
     push.connect(&ep).expect("connect");
     let good = GoodSender::start(move |parts| {
         push.send_multipart(parts.iter().copied(), 0)
