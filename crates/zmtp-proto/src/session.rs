@@ -279,6 +279,10 @@ pub struct Session {
     socket_type: SocketType,
     /// PUB or XPUB: single-frame messages starting with 0x01/0x00 are subscriptions.
     reads_subscriptions: bool,
+    /// The most octets of a one-frame message copied into it rather than shared with the
+    /// read buffer ([`Msg::SMALL_MAX`]); none for ROUTER, which puts the sender's identity
+    /// in front of every message it receives, and would then copy an inline frame out again.
+    copy_small_max: usize,
     mechanism_name: MechanismName,
     as_server: bool,
     local_metadata: Properties,
@@ -367,6 +371,11 @@ impl Session {
         Self {
             socket_type: config.socket_type,
             reads_subscriptions: matches!(config.socket_type, SocketType::Pub | SocketType::XPub),
+            copy_small_max: if config.socket_type == SocketType::Router {
+                0
+            } else {
+                Msg::SMALL_MAX
+            },
             mechanism_name: config.mechanism.name(),
             as_server: config.mechanism.as_server(),
             local_metadata,
@@ -525,7 +534,10 @@ impl Session {
         {
             return HotStep::Slow;
         }
-        match self.decoder.decode_or_copy_small(rx, Msg::SMALL_MAX, small) {
+        match self
+            .decoder
+            .decode_or_copy_small(rx, self.copy_small_max, small)
+        {
             Ok(Decoded::Complete { value: None, .. }) => {
                 self.note_alive();
                 self.rx_left = rx.len();

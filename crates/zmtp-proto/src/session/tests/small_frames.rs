@@ -89,3 +89,21 @@ fn the_size_limit_applies_to_copied_frames_too() {
     );
     assert!(peer.traffic().is_empty());
 }
+
+/// ROUTER puts the sender's identity in front of every message it receives, which would copy
+/// an inline frame out again: its session shares even small bodies with the read buffer.
+#[test]
+fn a_router_shares_small_bodies_with_the_read_buffer() {
+    let (mut peer, now) = ready_with_scripted_peer(null(SocketType::Router), SocketType::Dealer, 1);
+    peer.rx.extend_from_slice(&frame(false, 5, 1));
+    let start = peer.rx.as_ptr() as usize;
+    let end = start + peer.rx.len();
+    let event = peer.session.poll_event(now, &mut peer.rx);
+    let Ok(Some(SessionEvent::Traffic(Traffic::Message(msg)))) = event else {
+        panic!("expected a message, got {event:?}");
+    };
+    assert_eq!(msg.small(), None);
+    assert_eq!(msg.frames(), [&[1; 5][..]]);
+    let at = msg.frames()[0].as_ptr() as usize;
+    assert!((start..end).contains(&at), "read in place");
+}
