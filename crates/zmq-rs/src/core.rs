@@ -51,6 +51,8 @@ pub(crate) struct SocketShared {
     pub monitor: MonitorSink,
     /// A thread blocked in `recv` that waits on the socket's connection itself.
     pub direct: crate::io::DirectWait,
+    /// Large payloads sent and written, for pacing blocking sends (see `pacing`).
+    pub pacing: crate::pacing::Pacing,
     /// The context, for what the I/O thread needs of it (ZAP).
     pub ctx: Weak<crate::context::ContextInner>,
     /// This socket, for effects that must reach it after its lock is released.
@@ -280,6 +282,7 @@ impl SocketShared {
             waiting: Arc::new(Waiting::default()),
             monitor: MonitorSink::default(),
             direct: crate::io::DirectWait::default(),
+            pacing: crate::pacing::Pacing::default(),
             ctx,
             me: me.clone(),
         })

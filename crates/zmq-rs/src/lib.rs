@@ -42,6 +42,7 @@ mod io;
 mod message;
 mod monitor;
 mod options;
+mod pacing;
 mod poll;
 mod proxy;
 mod random;

@@ -23,6 +23,7 @@ use crate::io::{ConnectRequest, DirectReceive, DirectStep, IoCommand, ListenRequ
 use crate::message::{Message, Part};
 use crate::monitor::SocketEvent;
 use crate::options::{SocketOptions, millis, positive_millis};
+use crate::pacing::PACED_FRAME_MIN;
 
 /// Send or receive without blocking: fail with [`Error::WouldBlock`] instead of waiting.
 pub const DONTWAIT: i32 = 1;
@@ -393,7 +394,14 @@ impl Socket {
                     Some(data) => UserFrame::Borrowed(data),
                     None => UserFrame::Shared(msg.take_shared_payload()),
                 };
-                return self.send_with(dontwait, |pattern, now| pattern.send_frame(now, frame));
+                let paced = (!dontwait && frame.len() >= PACED_FRAME_MIN).then_some(frame.len());
+                self.send_with(dontwait, |pattern, now| pattern.send_frame(now, frame))?;
+                if let Some(octets) = paced {
+                    self.shared
+                        .pacing
+                        .after_send(octets, || self.pacing_limit());
+                }
+                return Ok(());
             }
             let mut whole = Msg::single(msg.into_bytes());
             whole.set_routing_id(routing_id);
@@ -437,6 +445,16 @@ impl Socket {
             ));
         }
         self.send_whole(whole, dontwait)
+    }
+
+    /// How long a paced send may wait (see `pacing`): not at all on a socket with inproc
+    /// peers, whose sends no connection writes, and no longer than SNDTIMEO.
+    fn pacing_limit(&self) -> Duration {
+        let state = self.shared.lock();
+        if !state.inproc_links().is_empty() {
+            return Duration::ZERO;
+        }
+        millis(state.options.sndtimeo).unwrap_or(Duration::MAX)
     }
 
     /// Sends every part as one multipart message.

@@ -45,6 +45,8 @@ pub struct TxBuf {
     chunks_len: usize,
     /// With [`TxBuf::keep_spent`]: frame bodies this buffer is done with, whole.
     spent: Option<Vec<Bytes>>,
+    /// Octets of chunks written, ever (see [`TxBuf::chunk_octets_written`]).
+    chunk_octets_written: u64,
 }
 
 impl TxBuf {
@@ -235,6 +237,7 @@ impl TxBuf {
                     let k = n.min(body.len() - *written);
                     *written += k;
                     self.chunks_len -= k;
+                    self.chunk_octets_written += k as u64;
                     n -= k;
                     if *written < body.len() {
                         return;
@@ -251,6 +254,13 @@ impl TxBuf {
             // Lets `reserve` reuse the whole allocation from its start.
             self.staging.clear();
         }
+    }
+
+    /// Octets of zero-copy chunks (frame bodies of at least [`ZERO_COPY_THRESHOLD`] octets,
+    /// packed buffers) this buffer has seen written since it was made: a count that only
+    /// grows, for a driver that paces large sends to what is written.
+    pub fn chunk_octets_written(&self) -> u64 {
+        self.chunk_octets_written
     }
 
     /// Drops everything waiting.

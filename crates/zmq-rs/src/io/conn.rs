@@ -115,6 +115,8 @@ pub(crate) struct Conn {
     /// where every read is latency.
     pub stop_when_drained: bool,
     pub tx: TxBuf,
+    /// `tx.chunk_octets_written()` as last reported to the socket's pacing.
+    chunks_reported: u64,
     /// Decoded traffic the pattern could not take yet.
     pub pending_in: VecDeque<Traffic>,
     /// Traffic taken from the pattern, not yet encoded.
@@ -197,6 +199,7 @@ impl IoLoop {
             hup_seen: false,
             stop_when_drained: false,
             tx: TxBuf::new(),
+            chunks_reported: 0,
             pending_in: VecDeque::new(),
             pending_out: VecDeque::new(),
             peer,
@@ -973,6 +976,11 @@ impl Conn {
             }
         }
         crate::recycle::give_all(self.tx.drain_spent());
+        let chunks = self.tx.chunk_octets_written();
+        if chunks > self.chunks_reported {
+            self.socket.pacing.wrote(chunks - self.chunks_reported);
+            self.chunks_reported = chunks;
+        }
         Ok(written)
     }
 }
