@@ -363,6 +363,10 @@ impl Socket {
     /// Sends one frame. With [`SNDMORE`] the frame is held until the last frame of the
     /// message (sent without `SNDMORE`), and the whole message leaves atomically. With
     /// [`DONTWAIT`], fails with [`Error::WouldBlock`] instead of waiting for room.
+    ///
+    /// A blocking send of a one-frame message of 32 KiB or more, once it is queued, may wait
+    /// a little (at most 10 ms, or SNDTIMEO) while the socket's connections have over 4 MiB
+    /// of such messages still to write, so that they write payloads still in the cache.
     // The machine hands a refused message back by value (to be offered again when there is
     // room); boxing it would allocate on the path of every send refused at the high-water mark.
     #[allow(clippy::result_large_err)]
