@@ -56,6 +56,10 @@ struct Small {
     len: u8,
 }
 
+// A queue entry is two cache lines: the inline frame shares the space of the frames'
+// vector, and `Traffic` finds its tag in `Body`'s.
+const _: () = assert!(size_of::<Msg>() == 128 && size_of::<Traffic>() == 128);
+
 impl Small {
     fn as_slice(&self) -> &[u8] {
         &self.data[..usize::from(self.len)]
