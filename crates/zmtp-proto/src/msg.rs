@@ -56,8 +56,9 @@ struct Small {
     len: u8,
 }
 
-// A queue entry is two cache lines: the inline frame shares the space of the frames'
-// vector, and `Traffic` finds its tag in `Body`'s.
+// A queue entry is two cache lines (on 64-bit targets): the inline frame shares the space of
+// the frames' vector, and `Traffic` finds its tag in `Body`'s.
+#[cfg(target_pointer_width = "64")]
 const _: () = assert!(size_of::<Msg>() == 128 && size_of::<Traffic>() == 128);
 
 impl Small {
