@@ -126,10 +126,24 @@ impl Message {
         // Written in place: a message built elsewhere and moved in was read back in wider
         // loads than the stores that had just written it (a stall at every send).
         let mut msg = Self::with_payload(Payload::Inline(Inline::EMPTY));
-        if let Payload::Inline(inline) = &mut msg.data {
+        msg.set_copy(data);
+        msg
+    }
+
+    /// Holds a copy of `data` from now on, inline when it fits, written where the payload
+    /// is (a message copied into again and again keeps its inline payload in place).
+    #[inline]
+    fn set_copy(&mut self, data: &[u8]) {
+        if data.len() > INLINE_MAX {
+            self.data = Payload::Shared(Bytes::copy_from_slice(data));
+            return;
+        }
+        if !matches!(self.data, Payload::Inline(_)) {
+            self.data = Payload::Inline(Inline::EMPTY);
+        }
+        if let Payload::Inline(inline) = &mut self.data {
             inline.set(data);
         }
-        msg
     }
 
     /// The payload as `Bytes`: shared with this message, or for a small payload kept inline,
@@ -290,15 +304,7 @@ impl Message {
         // reused for the next one read.
         self.recycle_payload();
         match data {
-            Part::Copied(data) if data.len() <= INLINE_MAX => {
-                if !matches!(self.data, Payload::Inline(_)) {
-                    self.data = Payload::Inline(Inline::EMPTY);
-                }
-                if let Payload::Inline(inline) = &mut self.data {
-                    inline.set(data);
-                }
-            }
-            Part::Copied(data) => self.data = Payload::Shared(Bytes::copy_from_slice(data)),
+            Part::Copied(data) => self.set_copy(data),
             Part::Shared(bytes) => self.data = Payload::Shared(bytes),
         }
         self.more = u32::from(more);
