@@ -5,16 +5,17 @@
 //! delivering traffic) holds the lock only for that call, then turns the machine's actions
 //! into [`Effect`]s and runs them after unlocking, so no thread ever holds two sockets' locks.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
-use patterns::{Action, Pattern, PeerId};
+use patterns::{Action, Pattern, PeerId, SendError, SendErrorKind, UserFrame};
 use slab::Slab;
 use smallvec::SmallVec;
-use zmtp_proto::SocketType;
+use zmtp_proto::{Msg, SocketType, Traffic};
 
-use crate::inproc::{InprocLink, Side};
+use crate::inproc::{InprocLink, STAGE_BATCH, Side};
 use crate::io::{ConnLink, IoCommand, IoShared};
 use crate::monitor::MonitorSink;
 use crate::options::SocketOptions;
@@ -88,6 +89,11 @@ impl Waiting {
             || (self.count.load(Ordering::SeqCst) > 0 && !self.woken.swap(true, Ordering::SeqCst))
     }
 
+    /// Whether a thread or poller waits on the socket.
+    pub fn has_waiters(&self) -> bool {
+        self.always.load(Ordering::SeqCst) > 0 || self.count.load(Ordering::SeqCst) > 0
+    }
+
     /// Whether a readiness descriptor watches the socket.
     pub fn watched(&self) -> bool {
         self.always.load(Ordering::SeqCst) > 0
@@ -147,6 +153,94 @@ pub(crate) struct SocketState {
     /// [`SocketState::set_inproc_link`] and [`SocketShared::detach_peer`], so a wait can take
     /// them all with one reference count instead of walking the peers under the lock.
     inproc: InprocLinks,
+    /// Inproc peers whose queues in the machine may hold traffic not yet staged (see
+    /// `inproc`); a peer is listed while its slot's `tx_scheduled` is set.
+    unstaged: SmallVec<[(PeerId, Arc<InprocLink>, Side); 2]>,
+    /// Sends since the socket last staged.
+    sends_since_staging: usize,
+    /// Where one-frame sends go, bypassing the machine, while it is open.
+    lane: Option<Lane>,
+}
+
+/// A send-only shortcut for a socket whose one peer is an inproc link (PUSH, PAIR or DEALER,
+/// which send every message to that peer as it comes): messages are queued here, never in
+/// the machine, and staged from here in batches as the machine's queue would be (see
+/// `inproc`). Open only while the machine holds nothing for the peer: staging opens it once
+/// the machine's queue is drained, and it closes, staging what it holds, when a second peer
+/// comes, so messages keep their order. What it holds and staged counts against SNDHWM as
+/// the machine's queue would: a full lane refuses a send (which then waits, or fails with
+/// EAGAIN) rather than queue in the machine too.
+#[derive(Debug)]
+struct Lane {
+    peer: PeerId,
+    link: Arc<InprocLink>,
+    side: Side,
+    /// Sent on the lane, not yet staged.
+    batch: VecDeque<Traffic>,
+    /// SNDHWM when the lane opened (0: none).
+    hwm: u64,
+    /// How many more may be queued, as of the last staging.
+    budget: u64,
+    /// Messages and payload octets sent on the lane, which the machine does not count.
+    msgs: u64,
+    bytes: u64,
+}
+
+impl Lane {
+    /// Stages the batch and renews the budget: SNDHWM less what is staged and not taken.
+    fn publish(&mut self) {
+        let outstanding = self.link.publish(self.side, &mut self.batch);
+        if self.batch.is_empty() {
+            // The buffer handed back was last read by the receiving core: write its first
+            // entries now, together, so that the next sends write lines this core holds
+            // (each send's lock release waits for its stores to reach the cache).
+            for _ in 0..STAGE_BATCH {
+                self.batch.push_back(Traffic::Message(Msg::EMPTY_FRAME));
+            }
+            self.batch.clear();
+        }
+        self.budget = if self.hwm == 0 {
+            u64::MAX
+        } else {
+            self.hwm.saturating_sub(outstanding)
+        };
+    }
+
+    /// Whether the lane has room for one more message (staging first if it seemed full).
+    fn has_room(&mut self) -> bool {
+        if self.budget == 0 {
+            self.publish();
+        }
+        self.budget > 0
+    }
+
+    /// Queues a message of `len` payload octets that `push` appends to the batch.
+    fn queue(
+        &mut self,
+        len: usize,
+        push: impl FnOnce(&mut VecDeque<Traffic>),
+        effects: &mut Effects,
+    ) {
+        let was_empty = self.batch.is_empty();
+        push(&mut self.batch);
+        self.budget -= 1;
+        self.msgs += 1;
+        self.bytes += len as u64;
+        if was_empty {
+            inproc_queued(&self.link, self.side, effects);
+        }
+        if self.batch.len() >= STAGE_BATCH || self.link.asks_to_stage(self.side) {
+            self.publish();
+        }
+    }
+}
+
+/// What the lane can do with a message now.
+enum LaneRoom<'a> {
+    Open(&'a mut Lane),
+    Full,
+    /// The message goes through the machine.
+    Closed,
 }
 
 /// A snapshot of a socket's inproc links, for pulling from or pushing to them once the
@@ -199,6 +293,207 @@ impl SocketState {
             .collect()
     }
 
+    /// Sends one frame: on the lane if it is open (see [`Lane`]), else through the machine.
+    /// Queues the hand-over a lane send may need in `effects`.
+    #[inline]
+    #[allow(clippy::result_large_err)] // The machine's error, which carries the message back.
+    pub fn send_frame(
+        &mut self,
+        now: Instant,
+        frame: UserFrame<'_>,
+        effects: &mut Effects,
+    ) -> Result<(), SendError> {
+        match self.lane_room() {
+            LaneRoom::Open(lane) => {
+                let len = frame.len();
+                lane.queue(
+                    len,
+                    |batch| match frame {
+                        UserFrame::Borrowed(data) => Traffic::push_copied(batch, data),
+                        UserFrame::Shared(bytes) => {
+                            batch.push_back(Traffic::Message(Msg::single(bytes)));
+                        }
+                    },
+                    effects,
+                );
+                Ok(())
+            }
+            LaneRoom::Full => Err(SendError {
+                kind: SendErrorKind::WouldBlock,
+                msg: frame.into_msg(),
+            }),
+            LaneRoom::Closed => {
+                let result = self.pattern.send_frame(now, frame);
+                if result.is_ok() {
+                    self.count_inproc_send();
+                }
+                result
+            }
+        }
+    }
+
+    /// Sends a whole message: on the lane if it is open (see [`Lane`]), else through the
+    /// machine. Queues the hand-over a lane send may need in `effects`.
+    #[allow(clippy::result_large_err)] // As in `send_frame`.
+    pub fn send(&mut self, now: Instant, msg: Msg, effects: &mut Effects) -> Result<(), SendError> {
+        match self.lane_room() {
+            LaneRoom::Open(lane) => {
+                let len = msg.frames().iter().map(<[u8]>::len).sum();
+                lane.queue(len, |batch| batch.push_back(Traffic::Message(msg)), effects);
+                Ok(())
+            }
+            LaneRoom::Full => Err(SendError {
+                kind: SendErrorKind::WouldBlock,
+                msg,
+            }),
+            LaneRoom::Closed => {
+                let result = self.pattern.send(now, msg);
+                if result.is_ok() {
+                    self.count_inproc_send();
+                }
+                result
+            }
+        }
+    }
+
+    /// Whether the socket can take a message now (ZMQ_POLLOUT): its machine can, and its
+    /// lane, if open, has room.
+    pub fn is_writable(&mut self) -> bool {
+        match self.lane_room() {
+            LaneRoom::Open(_) | LaneRoom::Closed => self.pattern.is_writable(),
+            LaneRoom::Full => false,
+        }
+    }
+
+    /// The lane, if it is open and still may be (closing it, staging what it holds, if the
+    /// socket no longer sends everything to one peer), and whether it has room.
+    fn lane_room(&mut self) -> LaneRoom<'_> {
+        if self.lane.is_some() && (self.peers.len() != 1 || self.options.conflate) {
+            self.close_lane();
+        }
+        match self.lane.as_mut() {
+            Some(lane) => {
+                if lane.has_room() {
+                    LaneRoom::Open(lane)
+                } else {
+                    LaneRoom::Full
+                }
+            }
+            None => LaneRoom::Closed,
+        }
+    }
+
+    /// The link of the lane, if it is open but full (see [`Lane`]).
+    pub fn full_lane(&self) -> Option<(Arc<InprocLink>, Side)> {
+        self.lane
+            .as_ref()
+            .filter(|lane| lane.budget == 0)
+            .map(|lane| (lane.link.clone(), lane.side))
+    }
+
+    /// Stages what the lane holds (see [`Lane`]).
+    pub fn publish_lane(&mut self) {
+        if let Some(lane) = self.lane.as_mut() {
+            lane.publish();
+        }
+    }
+
+    /// Closes the lane, staging what it holds first and keeping its counts (see [`Lane`]).
+    fn close_lane(&mut self) {
+        if let Some(mut lane) = self.lane.take() {
+            lane.publish();
+            if let Some(slot) = self.peers.get_mut(lane.peer.0) {
+                slot.lane_msgs += lane.msgs;
+                slot.lane_bytes += lane.bytes;
+            }
+        }
+    }
+
+    /// Messages and payload octets sent to `peer` on the lane, open or closed.
+    pub fn lane_counts(&self, peer: PeerId) -> (u64, u64) {
+        let (mut msgs, mut bytes) = self
+            .peers
+            .get(peer.0)
+            .map_or((0, 0), |slot| (slot.lane_msgs, slot.lane_bytes));
+        if let Some(lane) = self.lane.as_ref().filter(|lane| lane.peer == peer) {
+            msgs += lane.msgs;
+            bytes += lane.bytes;
+        }
+        (msgs, bytes)
+    }
+
+    /// Counts a send for staging (see `inproc`): the socket stages for its inproc peers every
+    /// [`STAGE_BATCH`] sends, or at once when a receiver asks.
+    #[inline]
+    pub fn count_inproc_send(&mut self) {
+        if self.unstaged.is_empty() {
+            return;
+        }
+        self.sends_since_staging += 1;
+        if self.sends_since_staging >= STAGE_BATCH
+            || self
+                .unstaged
+                .iter()
+                .any(|(_, link, side)| link.asks_to_stage(*side))
+        {
+            self.stage_inproc();
+        }
+    }
+
+    /// Stages what the machine queued for inproc peers (see `inproc`), before the socket
+    /// waits or every few sends. The caller runs `after_change` next.
+    pub fn stage_inproc(&mut self) {
+        self.sends_since_staging = 0;
+        self.publish_lane();
+        let pattern = self.pattern.as_mut();
+        let peers = &mut self.peers;
+        self.unstaged.retain(|(peer, link, side)| {
+            let left = link.stage(*side, pattern);
+            if !left
+                && let Some(slot) = peers.get_mut(peer.0)
+                && matches!(slot.link, PeerLink::Inproc(..))
+            {
+                slot.tx_scheduled = false;
+            }
+            left
+        });
+        if self.lane.is_none() {
+            self.lane = self.lane_to_open();
+        }
+    }
+
+    /// The lane the socket may send on now (see [`Lane`]): its only peer is an inproc link,
+    /// the socket type sends every message to it, and the machine holds nothing for it.
+    fn lane_to_open(&self) -> Option<Lane> {
+        let sends_to_one_peer = matches!(
+            self.pattern.socket_type(),
+            SocketType::Push | SocketType::Pair | SocketType::Dealer
+        );
+        if !sends_to_one_peer || self.options.conflate || self.peers.len() != 1 {
+            return None;
+        }
+        let (key, slot) = self.peers.iter().next()?;
+        let PeerLink::Inproc(link, side) = &slot.link else {
+            return None;
+        };
+        let peer = PeerId(key);
+        let drained = !slot.tx_scheduled
+            && self
+                .pattern
+                .peer_stats(peer)
+                .is_some_and(|stats| stats.queued_out == 0);
+        (drained && link.lane_possible(*side)).then(|| Lane {
+            peer,
+            link: link.clone(),
+            side: *side,
+            batch: VecDeque::new(),
+            hwm: u64::try_from(self.options.sndhwm).unwrap_or(0),
+            budget: 0,
+            msgs: 0,
+            bytes: 0,
+        })
+    }
+
     /// Whether an inproc peer queued while this socket was pulling (clearing the flag it
     /// finds; see [`InprocLink::take_pending`]).
     pub fn take_inproc_pending(&self) -> bool {
@@ -219,6 +514,10 @@ pub(crate) struct PeerSlot {
     pub owner: u64,
     /// Where the peer is: the endpoint, and the peer's address once known.
     pub label: Arc<str>,
+    /// Messages and payload octets sent to the peer on the socket's lane (see [`Lane`]),
+    /// which the machine does not count.
+    pub lane_msgs: u64,
+    pub lane_bytes: u64,
 }
 
 /// Where a peer's traffic goes.
@@ -277,6 +576,9 @@ impl SocketShared {
                 recent_now: crate::clock::now(),
                 watchers: Watchers::default(),
                 inproc: Arc::new([]),
+                unstaged: SmallVec::new(),
+                sends_since_staging: 0,
+                lane: None,
             }),
             cond: Condvar::new(),
             waiting: Arc::new(Waiting::default()),
@@ -373,10 +675,13 @@ impl SocketShared {
                 _ => {}
             }
         }
+        // A lane that seems full may have room once staged: the receiver's take fires the
+        // watchers again (see `InprocLink::take_staged`), and they look with staging.
+        let lane_full = state.lane.as_ref().is_some_and(|lane| lane.budget == 0);
         let pattern = &mut state.pattern;
         state
             .watchers
-            .notify(|| (pattern.is_readable(), pattern.is_writable()));
+            .notify(|| (pattern.is_readable(), !lane_full && pattern.is_writable()));
         if state.blocked > 0
             && let Some(me) = self.me.upgrade()
         {
@@ -406,15 +711,11 @@ impl SocketShared {
                 }
             }
             PeerLink::Inproc(link, side) => {
-                link.note_queued(*side);
-                // Hand over now if the receiver may never ask (a PUB reading subscriptions)
-                // or watches a readiness descriptor; wake it, once per wait, if it waits: it
-                // then pulls everything queued by then. Otherwise its next receive pulls.
-                if link.eager(*side) || link.watched(side.other()) {
-                    effects.push(Effect::InprocTransfer(link.clone(), *side));
-                } else if link.claim_wake(side.other()) {
-                    effects.push(Effect::InprocWake(link.clone(), side.other()));
+                if !slot.tx_scheduled {
+                    slot.tx_scheduled = true;
+                    state.unstaged.push((peer, link.clone(), *side));
                 }
+                inproc_queued(link, *side, effects);
             }
             PeerLink::InprocPending => slot.tx_scheduled = true,
         }
@@ -426,6 +727,9 @@ impl SocketShared {
             return;
         }
         let slot = state.peers.remove(peer.0);
+        if state.lane.as_ref().is_some_and(|lane| lane.peer == peer) {
+            state.close_lane();
+        }
         state
             .pattern
             .handle_peer_detached(crate::clock::now(), peer);
@@ -435,10 +739,24 @@ impl SocketShared {
             }
             PeerLink::Inproc(link, side) => {
                 state.refresh_inproc_links();
+                state.unstaged.retain(|(listed, _, _)| *listed != peer);
                 effects.push(Effect::InprocDetach(link, side));
             }
             PeerLink::Conn(None) | PeerLink::InprocPending => {}
         }
+    }
+}
+
+/// The socket on `side` of `link` queued traffic for it, where there was none: tells the
+/// receiver. Hands over now if the receiver may never ask (a PUB reading subscriptions) or
+/// watches a readiness descriptor; wakes it, once per wait, if it waits: it then pulls
+/// everything queued by then. Otherwise its next receive pulls.
+fn inproc_queued(link: &Arc<InprocLink>, side: Side, effects: &mut Effects) {
+    link.note_queued(side);
+    if link.eager(side) || link.watched(side.other()) {
+        effects.push(Effect::InprocTransfer(link.clone(), side));
+    } else if link.claim_wake(side.other()) {
+        effects.push(Effect::InprocWake(link.clone(), side.other()));
     }
 }
 

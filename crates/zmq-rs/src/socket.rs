@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use patterns::{
-    AttachInfo, Pattern, PatternOption, PeerId, RecvError, SendError, SendErrorKind, UserFrame,
-};
+use patterns::{AttachInfo, PatternOption, PeerId, RecvError, SendError, SendErrorKind, UserFrame};
 use transports::{Endpoint, TransportConfig};
 use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 
@@ -286,6 +284,8 @@ impl Socket {
             tx_scheduled: false,
             owner,
             label,
+            lane_msgs: 0,
+            lane_bytes: 0,
         });
         let connect_routing_id = state.options.connect_routing_id.take();
         state.pattern.handle_peer_attached(
@@ -399,7 +399,9 @@ impl Socket {
                     None => UserFrame::Shared(msg.take_shared_payload()),
                 };
                 let paced = (!dontwait && frame.len() >= PACED_FRAME_MIN).then_some(frame.len());
-                self.send_with(dontwait, |pattern, now| pattern.send_frame(now, frame))?;
+                self.send_with(dontwait, |state, now, effects| {
+                    state.send_frame(now, frame, effects)
+                })?;
                 if let Some(octets) = paced {
                     self.shared
                         .pacing
@@ -476,7 +478,9 @@ impl Socket {
 
     #[allow(clippy::result_large_err)] // As in `send`.
     fn send_whole(&self, msg: Msg, dontwait: bool) -> Result<()> {
-        self.send_with(dontwait, |pattern, now| pattern.send(now, msg))
+        self.send_with(dontwait, |state, now, effects| {
+            state.send(now, msg, effects)
+        })
     }
 
     /// Sends with `first` (the machine's `send`, or `send_frame`), then, if the machine has
@@ -485,7 +489,11 @@ impl Socket {
     fn send_with(
         &self,
         dontwait: bool,
-        first: impl FnOnce(&mut dyn Pattern, Instant) -> std::result::Result<(), SendError>,
+        first: impl FnOnce(
+            &mut SocketState,
+            Instant,
+            &mut Effects,
+        ) -> std::result::Result<(), SendError>,
     ) -> Result<()> {
         // The first attempt, which nearly always succeeds, without the waiting machinery.
         let mut effects = Effects::new();
@@ -493,7 +501,7 @@ impl Socket {
         let now = state.recent_now;
         // Matched here rather than through `offer`: moving the result through an `Option`
         // cost 40 instructions per message on this path.
-        let result = first(state.pattern.as_mut(), now);
+        let result = first(&mut state, now, &mut effects);
         self.shared.after_change(&mut state, &mut effects);
         drop(state);
         run_effects(&mut effects);
@@ -502,18 +510,24 @@ impl Socket {
             Err(e) if e.kind == SendErrorKind::WouldBlock => Some(e.msg),
             Err(e) => return Err(send_error(e.kind)),
         };
-        self.wait_for(Direction::Send, dontwait, None, |state| {
+        if !dontwait && let Some((link, side)) = self.shared.lock().full_lane() {
+            // The inproc peer is behind by SNDHWM messages, and takes them in batches: wait
+            // for its next take on this core, as its receives wait for our batches, rather
+            // than count as a waiter that each of its takes must wake (see `core::Lane`).
+            crate::awake::wait_until(LANE_AWAIT, || !link.staged(side));
+        }
+        self.wait_for(Direction::Send, dontwait, None, |state, effects| {
             let Some(msg) = pending.take() else {
                 return Ok(Some(()));
             };
-            pending = offer(state, msg)?;
+            pending = offer(state, msg, effects)?;
             Ok(pending.is_none().then_some(()))
         })
     }
 
     fn wait_writable(&self, dontwait: bool) -> Result<()> {
-        self.wait_for(Direction::Send, dontwait, None, |state| {
-            Ok(state.pattern.is_writable().then_some(()))
+        self.wait_for(Direction::Send, dontwait, None, |state, _| {
+            Ok(state.is_writable().then_some(()))
         })
     }
 
@@ -645,7 +659,7 @@ impl Socket {
         // and re-arming the I/O thread's interest twice per message would cost more than the
         // receive. A non-blocking one keeps it only while messages are queued for it.
         let mut keep = !dontwait;
-        self.wait_for(Direction::Recv, dontwait, Some(&mut direct), |state| {
+        self.wait_for(Direction::Recv, dontwait, Some(&mut direct), |state, _| {
             let now = state.recent_now;
             match state.pattern.recv(now) {
                 Ok(msg) => {
@@ -694,7 +708,7 @@ impl Socket {
             !local.rx_partial.is_empty()
                 || !local.rx_batch.is_empty()
                 || state.pattern.is_readable(),
-            local.tx_partial.is_some() || state.pattern.is_writable(),
+            local.tx_partial.is_some() || state.is_writable(),
         ))
     }
 
@@ -738,7 +752,7 @@ impl Socket {
         direction: Direction,
         dontwait: bool,
         mut direct: Option<&mut DirectReceive>,
-        mut attempt: impl FnMut(&mut SocketState) -> Result<Option<T>>,
+        mut attempt: impl FnMut(&mut SocketState, &mut Effects) -> Result<Option<T>>,
     ) -> Result<T> {
         let mut deadline = None;
         let mut effects = Effects::new();
@@ -750,8 +764,10 @@ impl Socket {
         let mut flushed = false;
         let mut waiter = None;
         let mut state = self.lock_checked()?;
+        // What we sent and did not stage yet goes now: we may be waiting for an answer to it.
+        state.stage_inproc();
         loop {
-            let outcome = attempt(&mut state);
+            let outcome = attempt(&mut state, &mut effects);
             self.shared.after_change(&mut state, &mut effects);
             match outcome {
                 Ok(Some(value)) => {
@@ -790,14 +806,16 @@ impl Socket {
                     // A receive pulls only the links whose hint says something was queued
                     // (see `InprocLink::pull`); with none, it goes on without letting go of
                     // the lock.
-                    let exchanges = direction == Direction::Send || any_inproc_queued(&links);
+                    let exchanges = direction == Direction::Send || any_inproc_traffic(&links);
                     if exchanges {
                         drop(state);
-                        for &(ref link, side) in links.iter() {
-                            match direction {
-                                Direction::Send => link.transfer(side, &mut effects),
-                                Direction::Recv => link.pull(side.other(), &mut effects),
+                        match direction {
+                            Direction::Send => {
+                                for &(ref link, side) in links.iter() {
+                                    link.transfer(side, &mut effects);
+                                }
                             }
+                            Direction::Recv => pull_for_receive(&links, &mut effects),
                         }
                         run_effects(&mut effects);
                         state = self.lock_checked()?;
@@ -868,7 +886,9 @@ impl Socket {
                     waited_in_vain = !await_inproc_traffic(&links);
                     exchanged = !waited_in_vain;
                     if exchanged {
-                        pull_inproc_links(&links);
+                        let mut effects = Effects::new();
+                        pull_for_receive(&links, &mut effects);
+                        run_effects(&mut effects);
                     }
                     state = self.lock_checked()?;
                     continue;
@@ -1391,15 +1411,16 @@ impl Socket {
             .filter_map(|(key, slot)| {
                 let peer = PeerId(key);
                 let stats = state.pattern.peer_stats(peer)?;
+                let lane = state.lane_counts(peer);
                 Some(PeerStatistics {
                     endpoint: slot.label.to_string(),
                     routing_id: state.pattern.routing_id_of(peer).map(|id| id.to_vec()),
                     connected: matches!(slot.link, PeerLink::Conn(Some(_)) | PeerLink::Inproc(..)),
                     queued_out: stats.queued_out,
                     queued_in: stats.queued_in,
-                    msgs_out: stats.msgs_out,
+                    msgs_out: stats.msgs_out + lane.0,
                     msgs_in: stats.msgs_in,
-                    bytes_out: stats.bytes_out,
+                    bytes_out: stats.bytes_out + lane.1,
                     bytes_in: stats.bytes_in,
                 })
             })
@@ -1481,8 +1502,8 @@ fn next_owner() -> u64 {
 
 /// Offers a whole message to the machine while waiting for room: `None` once queued, the
 /// message back when there is still no room, an error for any other refusal.
-fn offer(state: &mut SocketState, msg: Msg) -> Result<Option<Msg>> {
-    match state.pattern.send(state.recent_now, msg) {
+fn offer(state: &mut SocketState, msg: Msg, effects: &mut Effects) -> Result<Option<Msg>> {
+    match state.send(state.recent_now, msg, effects) {
         Ok(()) => Ok(None),
         Err(e) if e.kind == SendErrorKind::WouldBlock => Ok(Some(e.msg)),
         Err(e) => Err(send_error(e.kind)),
@@ -1602,20 +1623,59 @@ impl Socket {
     }
 }
 
+/// How long a send waits on its core for room on a full inproc lane before it sleeps.
+const LANE_AWAIT: Duration = Duration::from_micros(50);
+
 /// How long a receive waits on its core for inproc traffic before it sleeps.
 const INPROC_AWAIT: Duration = Duration::from_micros(20);
 
 /// Waits up to [`INPROC_AWAIT`] until a peer on one of the links queues traffic for us,
 /// reading only the links' hints; says whether one did.
 fn await_inproc_traffic(links: &InprocLinks) -> bool {
-    crate::awake::wait_until(INPROC_AWAIT, || any_inproc_queued(links))
+    for (link, side) in links.iter() {
+        link.ask_to_stage(side.other());
+    }
+    crate::awake::wait_until(INPROC_AWAIT, || any_inproc_traffic(links))
 }
 
-/// Whether a peer on one of the links queued traffic for us since we last pulled from it.
-fn any_inproc_queued(links: &InprocLinks) -> bool {
+/// How long a receive waits on its core for a peer that queued traffic to stage it (see
+/// `inproc`) before it pulls the traffic from the peer's machine: a streaming sender asked
+/// to stage does so at its next send, well within this.
+const STAGE_AWAIT: Duration = Duration::from_micros(2);
+
+/// Whether a peer on one of the links staged or queued traffic for us since we last pulled
+/// from it.
+fn any_inproc_traffic(links: &InprocLinks) -> bool {
     links
         .iter()
-        .any(|(link, side)| link.queued_since_pull(side.other()))
+        .any(|(link, side)| link.staged(side.other()) || link.queued_since_pull(side.other()))
+}
+
+/// Whether a peer on one of the links staged traffic for us that we have yet to take.
+fn any_inproc_staged(links: &InprocLinks) -> bool {
+    links.iter().any(|(link, side)| link.staged(side.other()))
+}
+
+/// Pulls what inproc peers have for a receive. With nothing staged but traffic queued, asks
+/// the peers to stage and waits a moment for them (see [`STAGE_AWAIT`]): taking a staged
+/// batch needs neither the peer's lock nor its machine, which a streaming peer is using.
+/// Then pulls, from the peers' machines what they did not stage.
+fn pull_for_receive(links: &InprocLinks, effects: &mut Effects) {
+    if !any_inproc_staged(links) {
+        let mut queued = false;
+        for (link, side) in links.iter() {
+            if link.queued_since_pull(side.other()) {
+                link.ask_to_stage(side.other());
+                queued = true;
+            }
+        }
+        if queued {
+            crate::awake::wait_until(STAGE_AWAIT, || any_inproc_staged(links));
+        }
+    }
+    for &(ref link, side) in links.iter() {
+        link.pull(side.other(), effects);
+    }
 }
 
 /// Pulls what peers on the links queued for us (see [`crate::inproc::InprocLink::pull`]),

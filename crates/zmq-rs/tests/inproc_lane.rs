@@ -1,0 +1,234 @@
+//! The inproc lane: a PUSH, PAIR or DEALER whose one peer is an inproc link queues one-frame
+//! messages beside its machine and hands them over in batches. Whatever path a message takes,
+//! what a user sees is what libzmq's inproc pipe gives: every message, in order (RFC 30), no
+//! more queued than SNDHWM plus RCVHWM, load-balancing as soon as a second peer comes (RFC
+//! 28), and nothing lost when the sender closes.
+//!
+//! Each test first streams a few hundred messages, as an application does: the lane opens
+//! once the socket has staged its machine's queue empty, which takes a few dozen sends.
+
+use std::time::{Duration, Instant};
+
+use zmq_rs::{Context, DONTWAIT, SNDMORE, Socket, SocketType};
+
+fn socket(ctx: &Context, kind: SocketType, hwm: i32) -> Socket {
+    let s = ctx.socket(kind).expect("socket");
+    s.set_sndhwm(hwm).expect("sndhwm");
+    s.set_rcvhwm(hwm).expect("rcvhwm");
+    s.set_rcvtimeo(5000).expect("rcvtimeo");
+    s.set_sndtimeo(5000).expect("sndtimeo");
+    s
+}
+
+/// A PUSH connected to a PULL bound at `name`, both with high-water marks of `hwm`, after
+/// `WARM_UP` messages went from one to the other.
+fn streaming_push_pull(ctx: &Context, name: &str, hwm: i32) -> (Socket, Socket) {
+    let pull = socket(ctx, zmq_rs::PULL, hwm);
+    pull.bind(name).expect("bind");
+    let push = socket(ctx, zmq_rs::PUSH, hwm);
+    push.connect(name).expect("connect");
+    warm_up(&push, &pull);
+    (push, pull)
+}
+
+const WARM_UP: u32 = 200;
+
+fn warm_up(sender: &Socket, receiver: &Socket) {
+    for i in 0..WARM_UP {
+        sender.send(&i.to_be_bytes()[..], 0).expect("send");
+        assert_eq!(
+            receiver.recv_bytes(0).expect("recv"),
+            i.to_be_bytes(),
+            "warm-up"
+        );
+    }
+}
+
+fn number(frame: &[u8]) -> u32 {
+    u32::from_be_bytes(frame[..4].try_into().expect("a sequence number"))
+}
+
+/// libzmq's inproc pipe takes SNDHWM + RCVHWM messages for a receiver that stops reading
+/// (`faults.rs` checks that figure against libzmq itself); a stream that had been flowing
+/// must not get more room than one that never did. The PULL then reads them all, in order.
+#[test]
+fn a_streaming_push_still_blocks_at_sndhwm_plus_rcvhwm() {
+    const HWM: i32 = 10;
+    let ctx = Context::new();
+    let (push, pull) = streaming_push_pull(&ctx, "inproc://lane-hwm", HWM);
+    let mut sent = 0u32;
+    while push.send(&sent.to_be_bytes()[..], DONTWAIT).is_ok() {
+        sent += 1;
+        assert!(sent <= 10_000, "PUSH over inproc never blocks");
+    }
+    assert_eq!(
+        sent,
+        2 * HWM as u32,
+        "messages taken for a PULL that stopped reading"
+    );
+    let got: Vec<u32> = (0..sent)
+        .map(|_| number(&pull.recv_bytes(0).expect("recv")))
+        .collect();
+    assert_eq!(got, (0..sent).collect::<Vec<_>>(), "lost or reordered");
+    assert!(pull.recv_bytes(DONTWAIT).is_err(), "more than was sent");
+}
+
+/// One-frame messages and multipart ones (which the socket's machine queues) arrive in the
+/// order they were sent (RFC 30: PULL delivers a peer's messages in order), whole.
+#[test]
+fn one_frame_and_multipart_sends_keep_their_order() {
+    let ctx = Context::new();
+    let (push, pull) = streaming_push_pull(&ctx, "inproc://lane-order", 1000);
+    let receiver = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        for _ in 0..3000 {
+            let parts = pull.recv_multipart(0).expect("recv");
+            got.push((number(&parts[0]), parts.len()));
+        }
+        got
+    });
+    for i in 0..3000u32 {
+        if i % 7 == 3 {
+            push.send(&i.to_be_bytes()[..], SNDMORE)
+                .expect("first part");
+            push.send("tail", 0).expect("last part");
+        } else {
+            push.send(&i.to_be_bytes()[..], 0).expect("send");
+        }
+    }
+    let got = receiver.join().expect("receiver");
+    let expected: Vec<(u32, usize)> = (0..3000)
+        .map(|i| (i, if i % 7 == 3 { 2 } else { 1 }))
+        .collect();
+    assert_eq!(got, expected);
+}
+
+/// A few messages sent on the lane, with the sender doing nothing more, reach a receiver
+/// that comes for them later, and one that was already asleep waiting (woken as by any
+/// other send).
+#[test]
+fn messages_reach_the_receiver_when_the_sender_goes_quiet() {
+    let ctx = Context::new();
+    let (push, pull) = streaming_push_pull(&ctx, "inproc://lane-quiet", 1000);
+    for i in 0..5u32 {
+        push.send(&i.to_be_bytes()[..], 0).expect("send");
+    }
+    for i in 0..5u32 {
+        assert_eq!(number(&pull.recv_bytes(0).expect("recv")), i);
+    }
+    let receiver = std::thread::spawn(move || {
+        let start = Instant::now();
+        let got = number(&pull.recv_bytes(0).expect("recv"));
+        (got, start.elapsed())
+    });
+    // Long enough for the receiver to stop waiting awake and sleep.
+    std::thread::sleep(Duration::from_millis(100));
+    push.send(&7u32.to_be_bytes()[..], 0).expect("send");
+    let (got, waited) = receiver.join().expect("receiver");
+    assert_eq!(got, 7);
+    assert!(waited < Duration::from_secs(4), "woken only by its timeout");
+}
+
+/// Messages the sender queued before it closed are still delivered (libzmq keeps what a
+/// closed inproc socket sent for its peer).
+#[test]
+fn what_a_closed_sender_queued_is_still_received() {
+    let ctx = Context::new();
+    let (push, pull) = streaming_push_pull(&ctx, "inproc://lane-close", 1000);
+    for i in 0..20u32 {
+        push.send(&i.to_be_bytes()[..], 0).expect("send");
+    }
+    drop(push);
+    let got: Vec<u32> = (0..20)
+        .map(|_| number(&pull.recv_bytes(0).expect("recv")))
+        .collect();
+    assert_eq!(got, (0..20).collect::<Vec<_>>());
+}
+
+/// A DEALER streaming to its one peer load-balances again once a second one connects (RFC
+/// 28: DEALER round-robins among its peers).
+#[test]
+fn a_dealer_round_robins_once_a_second_peer_comes() {
+    let ctx = Context::new();
+    let first = socket(&ctx, zmq_rs::ROUTER, 1000);
+    first.bind("inproc://lane-dealer-1").expect("bind");
+    let second = socket(&ctx, zmq_rs::ROUTER, 1000);
+    second.bind("inproc://lane-dealer-2").expect("bind");
+    let dealer = socket(&ctx, zmq_rs::DEALER, 1000);
+    dealer.connect("inproc://lane-dealer-1").expect("connect");
+    for i in 0..WARM_UP {
+        dealer.send(&i.to_be_bytes()[..], 0).expect("send");
+        let parts = first.recv_multipart(0).expect("recv");
+        assert_eq!(number(&parts[1]), i, "warm-up");
+    }
+    dealer.connect("inproc://lane-dealer-2").expect("connect");
+    // The second link is up once a message sent through it arrives.
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let (mut to_first, mut to_second) = (Vec::new(), Vec::new());
+    let mut next = 0u32;
+    while to_second.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the second peer never got a message"
+        );
+        dealer.send(&next.to_be_bytes()[..], 0).expect("send");
+        next += 1;
+        if let Ok(parts) = first.recv_multipart(DONTWAIT) {
+            to_first.push(number(&parts[1]));
+        }
+        if let Ok(parts) = second.recv_multipart(DONTWAIT) {
+            to_second.push(number(&parts[1]));
+        }
+    }
+    for i in next..next + 20 {
+        dealer.send(&i.to_be_bytes()[..], 0).expect("send");
+    }
+    next += 20;
+    loop {
+        let got_any = [(&first, &mut to_first), (&second, &mut to_second)]
+            .into_iter()
+            .map(|(router, into)| match router.recv_multipart(DONTWAIT) {
+                Ok(parts) => {
+                    into.push(number(&parts[1]));
+                    true
+                }
+                Err(_) => false,
+            })
+            .fold(false, |a, b| a | b);
+        if to_first.len() + to_second.len() == next as usize {
+            break;
+        }
+        if !got_any {
+            assert!(Instant::now() < deadline, "messages went missing");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // The last 20 alternate between the two peers.
+    let last = next - 20..next;
+    let first_got = to_first.iter().filter(|i| last.contains(i)).count();
+    assert_eq!(
+        first_got, 10,
+        "to the first {to_first:?}, the second {to_second:?}"
+    );
+    for peer in [&to_first, &to_second] {
+        assert!(peer.windows(2).all(|w| w[0] < w[1]), "reordered: {peer:?}");
+    }
+}
+
+/// The per-peer counters count every message, however it went.
+#[test]
+fn peer_statistics_count_every_message() {
+    let ctx = Context::new();
+    let (push, pull) = streaming_push_pull(&ctx, "inproc://lane-stats", 1000);
+    for i in 0..100u32 {
+        push.send(&i.to_be_bytes()[..], 0).expect("send");
+    }
+    for _ in 0..100 {
+        pull.recv_bytes(0).expect("recv");
+    }
+    let total = u64::from(WARM_UP) + 100;
+    let ours = push.peer_stats();
+    assert_eq!((ours[0].msgs_out, ours[0].bytes_out), (total, 4 * total));
+    let theirs = pull.peer_stats();
+    assert_eq!((theirs[0].msgs_in, theirs[0].bytes_in), (total, 4 * total));
+}
