@@ -235,6 +235,15 @@ impl Lane {
     }
 }
 
+/// Where a sent message went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// On the lane: the machine did not change, and nobody need hear of it beyond what the
+    /// lane told the receiver.
+    OnLane,
+    ToMachine,
+}
+
 /// What the lane can do with a message now.
 enum LaneRoom<'a> {
     Open(&'a mut Lane),
@@ -302,7 +311,7 @@ impl SocketState {
         now: Instant,
         frame: UserFrame<'_>,
         effects: &mut Effects,
-    ) -> Result<(), SendError> {
+    ) -> Result<Sent, SendError> {
         match self.lane_room() {
             LaneRoom::Open(lane) => {
                 let len = frame.len();
@@ -316,18 +325,16 @@ impl SocketState {
                     },
                     effects,
                 );
-                Ok(())
+                Ok(Sent::OnLane)
             }
             LaneRoom::Full => Err(SendError {
                 kind: SendErrorKind::WouldBlock,
                 msg: frame.into_msg(),
             }),
             LaneRoom::Closed => {
-                let result = self.pattern.send_frame(now, frame);
-                if result.is_ok() {
-                    self.count_inproc_send();
-                }
-                result
+                self.pattern.send_frame(now, frame)?;
+                self.count_inproc_send();
+                Ok(Sent::ToMachine)
             }
         }
     }
@@ -335,23 +342,26 @@ impl SocketState {
     /// Sends a whole message: on the lane if it is open (see [`Lane`]), else through the
     /// machine. Queues the hand-over a lane send may need in `effects`.
     #[allow(clippy::result_large_err)] // As in `send_frame`.
-    pub fn send(&mut self, now: Instant, msg: Msg, effects: &mut Effects) -> Result<(), SendError> {
+    pub fn send(
+        &mut self,
+        now: Instant,
+        msg: Msg,
+        effects: &mut Effects,
+    ) -> Result<Sent, SendError> {
         match self.lane_room() {
             LaneRoom::Open(lane) => {
-                let len = msg.frames().iter().map(<[u8]>::len).sum();
+                let len = msg.payload_len();
                 lane.queue(len, |batch| batch.push_back(Traffic::Message(msg)), effects);
-                Ok(())
+                Ok(Sent::OnLane)
             }
             LaneRoom::Full => Err(SendError {
                 kind: SendErrorKind::WouldBlock,
                 msg,
             }),
             LaneRoom::Closed => {
-                let result = self.pattern.send(now, msg);
-                if result.is_ok() {
-                    self.count_inproc_send();
-                }
-                result
+                self.pattern.send(now, msg)?;
+                self.count_inproc_send();
+                Ok(Sent::ToMachine)
             }
         }
     }
@@ -383,6 +393,44 @@ impl SocketState {
         }
     }
 
+    /// Takes what the socket's one peer, an inproc link, staged straight into `into`, the
+    /// user's batch of received messages, when the machine would only queue it for the
+    /// user in order: a PULL, PAIR or DEALER (without CONFLATE) with nothing readable, whose
+    /// one peer is that link. Saves the two moves through the machine's queue. Says whether
+    /// it took any.
+    pub fn take_direct(&mut self, into: &mut VecDeque<Msg>, effects: &mut Effects) -> bool {
+        if !self.takes_direct() || self.pattern.is_readable() {
+            return false;
+        }
+        let Some((_, slot)) = self.peers.iter_mut().next() else {
+            return false;
+        };
+        let PeerLink::Inproc(link, side) = &slot.link else {
+            return false;
+        };
+        let (msgs, octets) = link.take_direct(side.other(), into);
+        if msgs == 0 {
+            return false;
+        }
+        slot.lane.msgs_in += msgs;
+        slot.lane.bytes_in += octets;
+        effects.push(Effect::InprocTaken(link.clone(), side.other()));
+        true
+    }
+
+    /// Whether a receive takes what the socket's one inproc peer staged straight into the
+    /// user's batch (see [`SocketState::take_direct`]), not through the machine.
+    pub fn takes_direct(&self) -> bool {
+        let receives_in_order = matches!(
+            self.pattern.socket_type(),
+            SocketType::Pull | SocketType::Pair | SocketType::Dealer
+        );
+        receives_in_order
+            && !self.options.conflate
+            && self.peers.len() == 1
+            && self.inproc.len() == 1
+    }
+
     /// The link of the lane, if it is open but full (see [`Lane`]).
     pub fn full_lane(&self) -> Option<(Arc<InprocLink>, Side)> {
         self.lane
@@ -403,23 +451,23 @@ impl SocketState {
         if let Some(mut lane) = self.lane.take() {
             lane.publish();
             if let Some(slot) = self.peers.get_mut(lane.peer.0) {
-                slot.lane_msgs += lane.msgs;
-                slot.lane_bytes += lane.bytes;
+                slot.lane.msgs_out += lane.msgs;
+                slot.lane.bytes_out += lane.bytes;
             }
         }
     }
 
-    /// Messages and payload octets sent to `peer` on the lane, open or closed.
-    pub fn lane_counts(&self, peer: PeerId) -> (u64, u64) {
-        let (mut msgs, mut bytes) = self
+    /// What went between the socket and `peer` past the machine (see [`LaneCounts`]).
+    pub fn lane_counts(&self, peer: PeerId) -> LaneCounts {
+        let mut counts = self
             .peers
             .get(peer.0)
-            .map_or((0, 0), |slot| (slot.lane_msgs, slot.lane_bytes));
+            .map_or_else(LaneCounts::default, |slot| slot.lane);
         if let Some(lane) = self.lane.as_ref().filter(|lane| lane.peer == peer) {
-            msgs += lane.msgs;
-            bytes += lane.bytes;
+            counts.msgs_out += lane.msgs;
+            counts.bytes_out += lane.bytes;
         }
-        (msgs, bytes)
+        counts
     }
 
     /// Counts a send for staging (see `inproc`): the socket stages for its inproc peers every
@@ -514,10 +562,19 @@ pub(crate) struct PeerSlot {
     pub owner: u64,
     /// Where the peer is: the endpoint, and the peer's address once known.
     pub label: Arc<str>,
-    /// Messages and payload octets sent to the peer on the socket's lane (see [`Lane`]),
-    /// which the machine does not count.
-    pub lane_msgs: u64,
-    pub lane_bytes: u64,
+    /// What went to and came from the peer past the machines (see [`Lane`]).
+    pub lane: LaneCounts,
+}
+
+/// Messages and payload octets that went between a socket and an inproc peer past the
+/// socket's machine, which does not count them: sent on the socket's lane, or received
+/// straight from the peer's staging (see `InprocLink::take_direct`).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LaneCounts {
+    pub msgs_out: u64,
+    pub bytes_out: u64,
+    pub msgs_in: u64,
+    pub bytes_in: u64,
 }
 
 /// Where a peer's traffic goes.
@@ -552,6 +609,8 @@ pub(crate) enum Effect {
     /// Hand traffic over to the waiting socket at this side of the link, or wake it to pull
     /// if it is pulling already.
     InprocWake(Arc<InprocLink>, Side),
+    /// The receiver took what this side staged: wake it if it waits for room.
+    InprocTaken(Arc<InprocLink>, Side),
 }
 
 impl SocketShared {
@@ -676,7 +735,7 @@ impl SocketShared {
             }
         }
         // A lane that seems full may have room once staged: the receiver's take fires the
-        // watchers again (see `InprocLink::take_staged`), and they look with staging.
+        // watchers again (see `InprocLink::after_take`), and they look with staging.
         let lane_full = state.lane.as_ref().is_some_and(|lane| lane.budget == 0);
         let pattern = &mut state.pattern;
         state
@@ -782,6 +841,7 @@ fn run_each(effects: &mut Effects) {
             Effect::InprocDetach(link, side) => link.detach(side, effects),
             Effect::Notify(socket) => socket.wake_blocked(),
             Effect::InprocWake(link, side) => link.hand_over(side.other(), effects),
+            Effect::InprocTaken(link, from) => link.after_take(from, 1),
         }
     }
 }

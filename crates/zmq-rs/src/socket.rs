@@ -13,7 +13,7 @@ use zmtp_proto::{MechanismConfig, Msg, Properties, SessionConfig, SocketType};
 
 use crate::context::ContextInner;
 use crate::core::{
-    Effect, Effects, InprocLinks, PeerLink, PeerSlot, SocketShared, SocketState, Waiter,
+    Effect, Effects, InprocLinks, PeerLink, PeerSlot, Sent, SocketShared, SocketState, Waiter,
     run_effects,
 };
 use crate::error::{Error, Result};
@@ -284,8 +284,7 @@ impl Socket {
             tx_scheduled: false,
             owner,
             label,
-            lane_msgs: 0,
-            lane_bytes: 0,
+            lane: crate::core::LaneCounts::default(),
         });
         let connect_routing_id = state.options.connect_routing_id.take();
         state.pattern.handle_peer_attached(
@@ -493,7 +492,7 @@ impl Socket {
             &mut SocketState,
             Instant,
             &mut Effects,
-        ) -> std::result::Result<(), SendError>,
+        ) -> std::result::Result<Sent, SendError>,
     ) -> Result<()> {
         // The first attempt, which nearly always succeeds, without the waiting machinery.
         let mut effects = Effects::new();
@@ -502,11 +501,13 @@ impl Socket {
         // Matched here rather than through `offer`: moving the result through an `Option`
         // cost 40 instructions per message on this path.
         let result = first(&mut state, now, &mut effects);
-        self.shared.after_change(&mut state, &mut effects);
+        if !matches!(result, Ok(Sent::OnLane)) {
+            self.shared.after_change(&mut state, &mut effects);
+        }
         drop(state);
         run_effects(&mut effects);
         let mut pending = match result {
-            Ok(()) => return Ok(()),
+            Ok(_) => return Ok(()),
             Err(e) if e.kind == SendErrorKind::WouldBlock => Some(e.msg),
             Err(e) => return Err(send_error(e.kind)),
         };
@@ -659,30 +660,39 @@ impl Socket {
         // and re-arming the I/O thread's interest twice per message would cost more than the
         // receive. A non-blocking one keeps it only while messages are queued for it.
         let mut keep = !dontwait;
-        self.wait_for(Direction::Recv, dontwait, Some(&mut direct), |state, _| {
-            let now = state.recent_now;
-            match state.pattern.recv(now) {
-                Ok(msg) => {
+        self.wait_for(
+            Direction::Recv,
+            dontwait,
+            Some(&mut direct),
+            |state, effects| {
+                let now = state.recent_now;
+                if state.take_direct(batch, effects) {
                     state.direct_write = true;
-                    batch.push_back(msg);
-                    if state.pattern.recv_is_stateless() && !state.watchers.has_handles() {
-                        state
-                            .pattern
-                            .recv_batch(now, RECV_BATCH - batch.len(), batch);
-                    }
-                    keep |= batch.len() > 1 || state.pattern.is_readable();
-                    Ok(Some(()))
+                    return Ok(Some(()));
                 }
-                Err(RecvError::WouldBlock) => Ok(None),
-                Err(RecvError::InvalidState) => Err(Error::InvalidState(
-                    "this socket must send before it can receive again".into(),
-                )),
-                Err(_) => Err(Error::NotSupported(format!(
-                    "a {} socket does not receive",
-                    self.shared.socket_type
-                ))),
-            }
-        })?;
+                match state.pattern.recv(now) {
+                    Ok(msg) => {
+                        state.direct_write = true;
+                        batch.push_back(msg);
+                        if state.pattern.recv_is_stateless() && !state.watchers.has_handles() {
+                            state
+                                .pattern
+                                .recv_batch(now, RECV_BATCH - batch.len(), batch);
+                        }
+                        keep |= batch.len() > 1 || state.pattern.is_readable();
+                        Ok(Some(()))
+                    }
+                    Err(RecvError::WouldBlock) => Ok(None),
+                    Err(RecvError::InvalidState) => Err(Error::InvalidState(
+                        "this socket must send before it can receive again".into(),
+                    )),
+                    Err(_) => Err(Error::NotSupported(format!(
+                        "a {} socket does not receive",
+                        self.shared.socket_type
+                    ))),
+                }
+            },
+        )?;
         direct.finish(keep);
         Ok(())
     }
@@ -763,6 +773,8 @@ impl Socket {
         // A send wrote its full connections' queues itself since it last slept.
         let mut flushed = false;
         let mut waiter = None;
+        // The attempt takes staged traffic itself (see `SocketState::take_direct`).
+        let mut direct_takes = false;
         let mut state = self.lock_checked()?;
         // What we sent and did not stage yet goes now: we may be waiting for an answer to it.
         state.stage_inproc();
@@ -795,6 +807,7 @@ impl Socket {
                 // a receive that may still wait awake and look again need not, and spares its
                 // peers the hand-over meanwhile.
                 exchanged = true;
+                direct_takes = direction == Direction::Recv && state.takes_direct();
                 let links = state.inproc_links();
                 if !links.is_empty() {
                     let may_wait_awake =
@@ -815,7 +828,9 @@ impl Socket {
                                     link.transfer(side, &mut effects);
                                 }
                             }
-                            Direction::Recv => pull_for_receive(&links, &mut effects),
+                            Direction::Recv => {
+                                pull_for_receive(&links, direct_takes, &mut effects);
+                            }
                         }
                         run_effects(&mut effects);
                         state = self.lock_checked()?;
@@ -887,7 +902,7 @@ impl Socket {
                     exchanged = !waited_in_vain;
                     if exchanged {
                         let mut effects = Effects::new();
-                        pull_for_receive(&links, &mut effects);
+                        pull_for_receive(&links, direct_takes, &mut effects);
                         run_effects(&mut effects);
                     }
                     state = self.lock_checked()?;
@@ -1418,10 +1433,10 @@ impl Socket {
                     connected: matches!(slot.link, PeerLink::Conn(Some(_)) | PeerLink::Inproc(..)),
                     queued_out: stats.queued_out,
                     queued_in: stats.queued_in,
-                    msgs_out: stats.msgs_out + lane.0,
-                    msgs_in: stats.msgs_in,
-                    bytes_out: stats.bytes_out + lane.1,
-                    bytes_in: stats.bytes_in,
+                    msgs_out: stats.msgs_out + lane.msgs_out,
+                    msgs_in: stats.msgs_in + lane.msgs_in,
+                    bytes_out: stats.bytes_out + lane.bytes_out,
+                    bytes_in: stats.bytes_in + lane.bytes_in,
                 })
             })
             .collect()
@@ -1504,7 +1519,7 @@ fn next_owner() -> u64 {
 /// message back when there is still no room, an error for any other refusal.
 fn offer(state: &mut SocketState, msg: Msg, effects: &mut Effects) -> Result<Option<Msg>> {
     match state.send(state.recent_now, msg, effects) {
-        Ok(()) => Ok(None),
+        Ok(_) => Ok(None),
         Err(e) if e.kind == SendErrorKind::WouldBlock => Ok(Some(e.msg)),
         Err(e) => Err(send_error(e.kind)),
     }
@@ -1659,8 +1674,9 @@ fn any_inproc_staged(links: &InprocLinks) -> bool {
 /// Pulls what inproc peers have for a receive. With nothing staged but traffic queued, asks
 /// the peers to stage and waits a moment for them (see [`STAGE_AWAIT`]): taking a staged
 /// batch needs neither the peer's lock nor its machine, which a streaming peer is using.
-/// Then pulls, from the peers' machines what they did not stage.
-fn pull_for_receive(links: &InprocLinks, effects: &mut Effects) {
+/// Then pulls, from the peers' machines what they did not stage, and what they staged
+/// unless the receive's next attempt takes it (`direct`).
+fn pull_for_receive(links: &InprocLinks, direct: bool, effects: &mut Effects) {
     if !any_inproc_staged(links) {
         let mut queued = false;
         for (link, side) in links.iter() {
@@ -1674,7 +1690,9 @@ fn pull_for_receive(links: &InprocLinks, effects: &mut Effects) {
         }
     }
     for &(ref link, side) in links.iter() {
-        link.pull(side.other(), effects);
+        if !(direct && link.staged(side.other())) {
+            link.pull(side.other(), effects);
+        }
     }
 }
 

@@ -813,8 +813,7 @@ impl Conn {
                     tx_scheduled: false,
                     owner,
                     label: self.label(),
-                    lane_msgs: 0,
-                    lane_bytes: 0,
+                    lane: crate::core::LaneCounts::default(),
                 });
                 let packs_frames = state.options.sends_plain_frames(self.socket.socket_type);
                 let connect_routing_id = match self.origin {
