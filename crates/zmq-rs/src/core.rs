@@ -13,7 +13,7 @@ use std::time::Instant;
 use patterns::{Action, Pattern, PeerId, SendError, SendErrorKind, UserFrame};
 use slab::Slab;
 use smallvec::SmallVec;
-use zmtp_proto::{Msg, SocketType, Traffic};
+use zmtp_proto::{FramePacker, Msg, SocketType, Traffic};
 
 use crate::inproc::{InprocLink, STAGE_BATCH, Side};
 use crate::io::{ConnLink, IoCommand, IoShared};
@@ -175,8 +175,14 @@ struct Lane {
     peer: PeerId,
     link: Arc<InprocLink>,
     side: Side,
-    /// Sent on the lane, not yet staged.
+    /// Sent on the lane, not yet staged, in order: small one-frame messages packed as their
+    /// frames (see [`FramePacker`]: about half the octets of a queue entry, so half the lines
+    /// the receiving core must take from this one), the others whole; the packer holds the
+    /// newest, and is sealed into the batch before a message that is not packed.
     batch: VecDeque<Traffic>,
+    packer: FramePacker,
+    /// Messages sent since the last staging.
+    unstaged: usize,
     /// SNDHWM when the lane opened (0: none).
     hwm: u64,
     /// How many more may be queued, as of the last staging.
@@ -186,24 +192,34 @@ struct Lane {
     bytes: u64,
 }
 
+/// Octets of a packer's next buffer written ahead of the messages (see `Lane::publish`): a
+/// batch of small messages.
+const PREPARED_OCTETS: usize = STAGE_BATCH * (Msg::SMALL_MAX + 2);
+
 impl Lane {
-    /// Stages the batch and renews the budget: SNDHWM less what is staged and not taken.
+    /// Stages what was sent and renews the budget: SNDHWM less what is staged and not
+    /// taken.
     fn publish(&mut self) {
-        let outstanding = self.link.publish(self.side, &mut self.batch);
-        if self.batch.is_empty() {
-            // The buffer handed back was last read by the receiving core: write its first
-            // entries now, together, so that the next sends write lines this core holds
-            // (each send's lock release waits for its stores to reach the cache).
-            for _ in 0..STAGE_BATCH {
-                self.batch.push_back(Traffic::Message(Msg::EMPTY_FRAME));
-            }
-            self.batch.clear();
+        self.seal();
+        let (outstanding, buffer) = self.link.publish(self.side, &mut self.batch);
+        self.unstaged = 0;
+        if let Some(buffer) = buffer {
+            self.packer.recycle(buffer);
         }
+        // The buffer given back was last read by the receiving core: write where the next
+        // messages go now, together, so that each send writes lines this core holds (each
+        // send's lock release waits for its stores to reach the cache).
+        self.packer.prepare(PREPARED_OCTETS);
         self.budget = if self.hwm == 0 {
             u64::MAX
         } else {
             self.hwm.saturating_sub(outstanding)
         };
+    }
+
+    /// Moves what the packer holds to the batch.
+    fn seal(&mut self) {
+        self.batch.extend(self.packer.seal().map(Traffic::Framed));
     }
 
     /// Whether the lane has room for one more message (staging first if it seemed full).
@@ -214,22 +230,44 @@ impl Lane {
         self.budget > 0
     }
 
-    /// Queues a message of `len` payload octets that `push` appends to the batch.
-    fn queue(
-        &mut self,
-        len: usize,
-        push: impl FnOnce(&mut VecDeque<Traffic>),
-        effects: &mut Effects,
-    ) {
-        let was_empty = self.batch.is_empty();
-        push(&mut self.batch);
+    /// Queues a one-frame message.
+    fn queue_frame(&mut self, frame: UserFrame<'_>, effects: &mut Effects) {
+        let len = frame.len();
+        match frame {
+            UserFrame::Borrowed(data) if data.len() <= Msg::SMALL_MAX => {
+                let full = self.packer.push_frames(&[data]);
+                self.batch.extend(full.map(Traffic::Framed));
+            }
+            UserFrame::Borrowed(data) => {
+                self.seal();
+                Traffic::push_copied(&mut self.batch, data);
+            }
+            UserFrame::Shared(bytes) => {
+                self.seal();
+                self.batch.push_back(Traffic::Message(Msg::single(bytes)));
+            }
+        }
+        self.queued(len, effects);
+    }
+
+    /// Queues a message whole.
+    fn queue_msg(&mut self, msg: Msg, effects: &mut Effects) {
+        let len = msg.payload_len();
+        self.seal();
+        self.batch.push_back(Traffic::Message(msg));
+        self.queued(len, effects);
+    }
+
+    /// Counts a message of `len` payload octets just queued.
+    fn queued(&mut self, len: usize, effects: &mut Effects) {
         self.budget -= 1;
         self.msgs += 1;
         self.bytes += len as u64;
-        if was_empty {
+        self.unstaged += 1;
+        if self.unstaged == 1 {
             inproc_queued(&self.link, self.side, effects);
         }
-        if self.batch.len() >= STAGE_BATCH || self.link.asks_to_stage(self.side) {
+        if self.unstaged >= STAGE_BATCH || self.link.asks_to_stage(self.side) {
             self.publish();
         }
     }
@@ -314,17 +352,7 @@ impl SocketState {
     ) -> Result<Sent, SendError> {
         match self.lane_room() {
             LaneRoom::Open(lane) => {
-                let len = frame.len();
-                lane.queue(
-                    len,
-                    |batch| match frame {
-                        UserFrame::Borrowed(data) => Traffic::push_copied(batch, data),
-                        UserFrame::Shared(bytes) => {
-                            batch.push_back(Traffic::Message(Msg::single(bytes)));
-                        }
-                    },
-                    effects,
-                );
+                lane.queue_frame(frame, effects);
                 Ok(Sent::OnLane)
             }
             LaneRoom::Full => Err(SendError {
@@ -350,8 +378,7 @@ impl SocketState {
     ) -> Result<Sent, SendError> {
         match self.lane_room() {
             LaneRoom::Open(lane) => {
-                let len = msg.payload_len();
-                lane.queue(len, |batch| batch.push_back(Traffic::Message(msg)), effects);
+                lane.queue_msg(msg, effects);
                 Ok(Sent::OnLane)
             }
             LaneRoom::Full => Err(SendError {
@@ -535,6 +562,8 @@ impl SocketState {
             link: link.clone(),
             side: *side,
             batch: VecDeque::new(),
+            packer: FramePacker::new(),
+            unstaged: 0,
             hwm: u64::try_from(self.options.sndhwm).unwrap_or(0),
             budget: 0,
             msgs: 0,

@@ -10,6 +10,8 @@
 //! A session that must transform each frame (CURVE) takes a [`Framed`] apart again
 //! ([`Framed::into_messages`]), so a packed queue is never wrong, only wasted, for it.
 
+use std::collections::VecDeque;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::decoded::Decoded;
@@ -81,6 +83,56 @@ impl Framed {
                 }
             }
         })
+    }
+}
+
+impl Framed {
+    /// Appends its messages to `into`, for a receiver in the same process: a one-frame
+    /// message of at most [`Msg::SMALL_MAX`] octets as a copy held inline ([`Msg::copied`]),
+    /// others as slices of the buffer. Returns the buffer, emptied, when no message kept a
+    /// slice of it (and nobody else holds it), for a packer to fill again
+    /// ([`FramePacker::recycle`]). A malformed buffer (never one a packer wrote) ends early.
+    pub fn unpack_into(self, into: &mut VecDeque<Msg>) -> Option<BytesMut> {
+        let mut offset = 0;
+        let mut sliced = false;
+        let mut partial: Option<Msg> = None;
+        while offset < self.wire.len() {
+            let Ok(Decoded::Complete {
+                value: header,
+                consumed,
+            }) = FrameHeader::decode(&self.wire[offset..])
+            else {
+                break;
+            };
+            let start = offset + consumed;
+            let Some(end) = usize::try_from(header.len)
+                .ok()
+                .and_then(|len| start.checked_add(len))
+                .filter(|&end| end <= self.wire.len())
+            else {
+                break;
+            };
+            offset = end;
+            if partial.is_none() && !header.more && end - start <= Msg::SMALL_MAX {
+                into.push_back(Msg::EMPTY_FRAME);
+                if let Some(msg) = into.back_mut() {
+                    msg.set_copied(&self.wire[start..end]);
+                }
+                continue;
+            }
+            sliced = true;
+            let msg = partial.get_or_insert_with(Msg::new);
+            msg.push_back(self.wire.slice(start..end));
+            if !header.more {
+                into.extend(partial.take());
+            }
+        }
+        if sliced {
+            return None;
+        }
+        let mut buf = self.wire.try_into_mut().ok()?;
+        buf.clear();
+        Some(buf)
     }
 }
 
@@ -156,6 +208,25 @@ impl FramePacker {
             frames => frames.iter().map(len).sum(),
         };
         sealed
+    }
+
+    /// Gives the packer an empty buffer to fill next (one that [`Framed::unpack_into`] gave
+    /// back), if it holds nothing and has no buffer yet; otherwise drops it.
+    pub fn recycle(&mut self, buf: BytesMut) {
+        if self.is_empty() && self.buf.capacity() == 0 && buf.is_empty() {
+            self.buf = buf;
+        }
+    }
+
+    /// The buffer the next messages will be written to, for a caller that wants to write
+    /// its first `n` octets at once (bringing its lines into the writing core's cache
+    /// before messages are written one by one); no more than its capacity.
+    pub fn prepare(&mut self, n: usize) {
+        if self.is_empty() && self.buf.is_empty() {
+            let n = n.min(self.buf.capacity());
+            self.buf.resize(n, 0);
+            self.buf.clear();
+        }
     }
 
     /// Takes what is packed, leaving the packer empty (its next buffer is sized by this one).

@@ -125,3 +125,70 @@ fn a_truncated_buffer_ends_its_messages_without_panicking() {
         );
     }
 }
+
+/// Unpacked for a receiver in the process: the same messages, small one-frame ones held
+/// inline (no slice of the buffer), the others sliced from it.
+#[test]
+fn unpacked_messages_are_the_packed_ones_small_ones_inline() {
+    let long = vec![9u8; 300];
+    let msgs = [
+        msg_of(&[b"one"]),
+        msg_of(&[&[1u8; 64]]),
+        msg_of(&[&[2u8; 65]]),
+        msg_of(&[b"", b"multi", b"part"]),
+        msg_of(&[&long]),
+        msg_of(&[b""]),
+    ];
+    let mut packer = FramePacker::new();
+    for msg in &msgs {
+        assert_eq!(packer.push(msg), None);
+    }
+    let framed = packer.seal().expect("packed");
+    let mut back = VecDeque::new();
+    assert_eq!(
+        framed.unpack_into(&mut back),
+        None,
+        "slices keep the buffer"
+    );
+    assert_eq!(Vec::from(back.clone()), msgs);
+    let inline: Vec<bool> = back.iter().map(|m| m.small().is_some()).collect();
+    assert_eq!(inline, [true, true, false, false, false, true]);
+}
+
+/// With only small one-frame messages nothing keeps the buffer: it comes back empty, with
+/// its room, and a packer given it fills it again instead of allocating.
+#[test]
+fn a_buffer_whose_messages_were_all_copied_out_is_given_back_for_reuse() {
+    let mut packer = FramePacker::new();
+    for i in 0..10u8 {
+        packer.push(&msg_of(&[&[i; 40]]));
+    }
+    let framed = packer.seal().expect("packed");
+    let mut back = VecDeque::new();
+    let buf = framed.unpack_into(&mut back).expect("the buffer back");
+    assert!(buf.is_empty());
+    let room = buf.capacity();
+    assert!(room >= 10 * 42);
+    assert_eq!(back.len(), 10);
+    assert_eq!(back[3], msg_of(&[&[3u8; 40]]));
+    packer.recycle(buf);
+    packer.prepare(4096);
+    packer.push(&msg_of(&[b"again"]));
+    let framed = packer.seal().expect("packed");
+    assert_eq!(framed.wire().len(), 7);
+    let mut again = VecDeque::new();
+    let buf = framed.unpack_into(&mut again).expect("the buffer back");
+    assert_eq!(buf.capacity(), room, "the same buffer, not a new one");
+    assert_eq!(Vec::from(again), [msg_of(&[b"again"])]);
+}
+
+/// A buffer someone else still holds is not given back.
+#[test]
+fn a_shared_buffer_is_not_given_back() {
+    let mut packer = FramePacker::new();
+    packer.push(&msg_of(&[b"x"]));
+    let framed = packer.seal().expect("packed");
+    let other = framed.wire().clone();
+    assert_eq!(framed.unpack_into(&mut VecDeque::new()), None);
+    assert_eq!(&other[..], b"\x00\x01x");
+}
