@@ -33,7 +33,7 @@ use bytes::BytesMut;
 use patterns::{Pattern, PeerId, PeerInfo};
 use zmtp_proto::{Msg, SocketType, Traffic};
 
-use crate::core::{Effect, Effects, PeerLink, SocketShared, Waiting};
+use crate::core::{Effect, Effects, PeerLink, SocketShared, SocketState, Waiting};
 
 /// One end of a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,6 +464,17 @@ impl InprocLink {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether `peer` of the socket whose state is `state` is still this link's end there: a
+    /// peer's id is reused once it is gone, and a transfer on a link whose end was detached
+    /// (an effect run late, a receiver's snapshot of its links) must not touch whoever
+    /// holds the id now.
+    fn is_end(&self, state: &SocketState, peer: PeerId) -> bool {
+        matches!(
+            state.peers.get(peer.0),
+            Some(slot) if matches!(&slot.link, PeerLink::Inproc(link, _) if std::ptr::eq(&**link, self))
+        )
+    }
+
     /// Moves traffic queued on side `from` into the other side's machine, as much as it takes.
     pub fn transfer(self: &Arc<Self>, from: Side, effects: &mut Effects) {
         let dir = self.direction(from);
@@ -525,7 +536,7 @@ impl InprocLink {
             // holds what the two high-water marks allow and no more (libzmq's inproc pipe).
             let room = {
                 let state = dst_socket.lock();
-                if !state.peers.contains(dst.peer.0) {
+                if !self.is_end(&state, dst.peer) {
                     drop(state);
                     dir.in_flight.clear();
                     self.close_staging(from);
@@ -544,11 +555,7 @@ impl InprocLink {
                 && let Some(src_socket) = src.socket.upgrade()
             {
                 let mut state = src_socket.lock_politely();
-                let linked = matches!(
-                    state.peers.get(src.peer.0),
-                    Some(slot) if matches!(slot.link, PeerLink::Inproc(..))
-                );
-                if linked {
+                if self.is_end(&state, src.peer) {
                     // Staged since our first look, or still on the sender's lane, under the
                     // lock we now hold: older than what the machine still has.
                     state.publish_lane();
@@ -568,6 +575,13 @@ impl InprocLink {
             }
             unpack_in_flight(&mut dir);
             let mut state = dst_socket.lock();
+            if !self.is_end(&state, dst.peer) {
+                // Detached while the lock was let go.
+                drop(state);
+                dir.in_flight.clear();
+                self.close_staging(from);
+                break;
+            }
             if !dir.in_flight.is_empty() {
                 let now = crate::clock::now();
                 state.recent_now = now;
@@ -625,8 +639,12 @@ impl InprocLink {
                 let mut state = socket.lock();
                 state.publish_lane();
                 self.take_staged(side, &mut dir);
-                while let Some(traffic) = state.pattern.poll_transmit(end.peer) {
-                    dir.in_flight.push_back(traffic);
+                // The peer's slot is gone (its machine may still hold what it queued), unless
+                // a new peer took its id since.
+                if !state.peers.contains(end.peer.0) {
+                    while let Some(traffic) = state.pattern.poll_transmit(end.peer) {
+                        dir.in_flight.push_back(traffic);
+                    }
                 }
             } else {
                 self.take_staged(side, &mut dir);
