@@ -203,7 +203,8 @@ impl Lane {
         self.seal();
         let (outstanding, buffer) = self.link.publish(self.side, &mut self.batch);
         self.unstaged = 0;
-        if let Some(buffer) = buffer {
+        // One too small for a batch would be filled and replaced by a new one mid-batch.
+        if let Some(buffer) = buffer.filter(|b| b.capacity() >= PREPARED_OCTETS) {
             self.packer.recycle(buffer);
         }
         // The buffer given back was last read by the receiving core: write where the next

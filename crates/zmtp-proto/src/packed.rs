@@ -194,7 +194,7 @@ impl FramePacker {
             // Filled before anyone took it: sealing sizes the next buffer larger.
             sealed = self.seal();
             let capacity = self.next_capacity.clamp(BUFFER_MIN, BUFFER_MAX);
-            self.buf = BytesMut::with_capacity(capacity.max(needed));
+            self.buf = shared_buffer(capacity.max(needed));
         }
         let last = frames.len().saturating_sub(1);
         for (i, body) in frames.iter().enumerate() {
@@ -244,6 +244,15 @@ impl FramePacker {
         self.payload = 0;
         Some(framed)
     }
+}
+
+/// An empty buffer of `capacity` octets that freezing and thawing again
+/// ([`Framed::unpack_into`] giving it back) leave in place: made shared (reference counted)
+/// at once, where a fresh one would be given a new reference count at every freeze (an
+/// allocation per buffer, and a free when thawed).
+fn shared_buffer(capacity: usize) -> BytesMut {
+    let mut fresh = BytesMut::with_capacity(capacity);
+    fresh.split_off(0)
 }
 
 /// A frame's octets on the wire: its header and body.
