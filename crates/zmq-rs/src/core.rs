@@ -459,11 +459,11 @@ impl SocketState {
             && self.inproc.len() == 1
     }
 
-    /// The link of the lane, if it is open but full (see [`Lane`]).
+    /// The link of the lane, if it is open but full (see [`Lane`]) and sends may wait.
     pub fn full_lane(&self) -> Option<(Arc<InprocLink>, Side)> {
         self.lane
             .as_ref()
-            .filter(|lane| lane.budget == 0)
+            .filter(|lane| lane.budget == 0 && self.options.sndtimeo != 0)
             .map(|lane| (lane.link.clone(), lane.side))
     }
 

@@ -285,3 +285,36 @@ fn clients_coming_and_going_all_get_their_replies() {
     }
     serving.join().expect("the server failed");
 }
+
+/// Two DEALERs streaming to each other at once, each on its lane and each taking the
+/// other's batches directly: both streams arrive whole and in order (RFC 28: DEALER to
+/// DEALER is an asynchronous pair of queues).
+#[test]
+fn two_dealers_streaming_both_ways_at_once_lose_nothing() {
+    const COUNT: u32 = 20_000;
+    let ctx = Context::new();
+    let left = socket(&ctx, zmq_rs::DEALER, 100);
+    left.bind("inproc://lane-both-ways").expect("bind");
+    let right = socket(&ctx, zmq_rs::DEALER, 100);
+    right.connect("inproc://lane-both-ways").expect("connect");
+    let stream = |socket: Socket| {
+        std::thread::spawn(move || {
+            let mut next_in = 0u32;
+            for i in 0..COUNT {
+                socket.send(&i.to_be_bytes()[..], 0).expect("send");
+                while let Ok(got) = socket.recv_bytes(DONTWAIT) {
+                    assert_eq!(number(&got), next_in, "out of order");
+                    next_in += 1;
+                }
+            }
+            while next_in < COUNT {
+                assert_eq!(number(&socket.recv_bytes(0).expect("recv")), next_in);
+                next_in += 1;
+            }
+            socket
+        })
+    };
+    let (a, b) = (stream(left), stream(right));
+    let (a, b) = (a.join().expect("left"), b.join().expect("right"));
+    assert!(a.recv_bytes(DONTWAIT).is_err() && b.recv_bytes(DONTWAIT).is_err());
+}
