@@ -506,13 +506,29 @@ impl SocketState {
             return;
         }
         self.sends_since_staging += 1;
+        // A receiver's ask is for a stream: a lone message (a request) it pulls itself,
+        // cheaper than a staging it would have to wait for.
         if self.sends_since_staging >= STAGE_BATCH
-            || self
-                .unstaged
-                .iter()
-                .any(|(_, link, side)| link.asks_to_stage(*side))
+            || (self.sends_since_staging > 1
+                && self
+                    .unstaged
+                    .iter()
+                    .any(|(_, link, side)| link.asks_to_stage(*side)))
         {
             self.stage_inproc();
+        }
+    }
+
+    /// Before the socket waits: stages what it sent on its lane, and what it queued in its
+    /// machine if it sent more than one message since it last staged or waited (one, a
+    /// request say, its peer pulls itself: staging it cost a round trip on one core 2.2 us
+    /// against 2.07).
+    pub fn stage_before_waiting(&mut self) {
+        if self.sends_since_staging > 1 {
+            self.stage_inproc();
+        } else {
+            self.sends_since_staging = 0;
+            self.publish_lane();
         }
     }
 

@@ -16,14 +16,24 @@
 //! after queuing (both sequentially consistent), so one of the two always sees the other.
 //!
 //! Staging keeps a streaming sender and its receiver off each other's locks: every
-//! [`STAGE_BATCH`] sends (at once if the receiver says it is hungry) the sender moves what
-//! it queued for the link out of its machine into the direction's staging queue, under its
-//! own lock and the staging queue's (held a moment by either side), and the receiver takes
-//! staged batches without the sender's lock. The sender stages no more than the receiver's
-//! room at its last transfer (the staging budget), so the link still holds what the two
-//! high-water marks allow. A receiver that finds nothing staged but traffic queued pulls it
+//! [`STAGE_BATCH`] sends (at once if the receiver says it is hungry, and before the sender
+//! waits) the sender moves what it queued for the link out of its machine into the
+//! direction's staging queue, under its own lock and the staging queue's (held a moment by
+//! either side), and the receiver takes staged batches without the sender's lock. Staging
+//! from a machine stays within the receiver's room at its last transfer (the staging
+//! budget), so the link still holds what the two high-water marks allow. A receiver that
+//! finds nothing staged but traffic queued asks for it and waits a moment, then pulls it
 //! from the sender's machine as before, staged traffic first: what the sender staged is
 //! older than what its machine still holds.
+//!
+//! A PUSH, PAIR or DEALER whose one peer is the link sends on a lane (`core::Lane`), past
+//! its machine: small one-frame messages are packed as their frames (half the octets of a
+//! queue entry, so half the cache lines the receiving core takes from the sending one), and
+//! a batch's buffers are handed over whole; what the lane holds and staged counts against
+//! SNDHWM. A PULL, PAIR or DEALER whose one peer is the link takes staged batches straight
+//! into its user's batch of received messages, past its machine
+//! ([`InprocLink::take_direct`]); other receivers unpack them into their machine. Buffers
+//! go back to the sender at the receiver's next take, so a stream allocates nothing.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -151,6 +161,11 @@ struct Hints {
     /// The receiver found nothing staged: the sender should stage at its next send rather
     /// than wait for a whole batch.
     hungry: AtomicBool,
+    /// The receiver's last take found a staged batch of several messages: the sender
+    /// streams, and stages when asked, so a receiver finding only queued traffic may wait
+    /// a moment for it (a lone message, a request, it pulls at once). Read and written by
+    /// receivers only.
+    streams: AtomicBool,
 }
 
 /// A staging queue on lines of its own: the sender and the receiver each take its lock once
@@ -260,6 +275,11 @@ impl InprocLink {
     /// Whether the socket on side `from` staged traffic that the receiver has yet to take.
     pub fn staged(&self, from: Side) -> bool {
         self.hints[from.index()].staged.load(Ordering::Acquire)
+    }
+
+    /// Whether the sender on side `from` streams (see `Hints::streams`).
+    pub fn streams(&self, from: Side) -> bool {
+        self.hints[from.index()].streams.load(Ordering::Relaxed)
     }
 
     /// The receiver found nothing staged from side `from`: asks the sender to stage at its
@@ -374,6 +394,9 @@ impl InprocLink {
         let taken: usize = dir.taking.iter().map(messages_in).sum();
         staging.taken += taken as u64;
         drop(staging);
+        if taken > 1 {
+            raise(&self.hints[from.index()].streams);
+        }
         while let Some(mut batch) = dir.taking.pop_front() {
             if dir.in_flight.is_empty() {
                 std::mem::swap(&mut dir.in_flight, &mut batch);
@@ -570,6 +593,10 @@ impl InprocLink {
                         &mut dir.in_flight,
                     );
                     if machine > 0 {
+                        let streams = &self.hints[from.index()].streams;
+                        if staged == 0 && streams.load(Ordering::Relaxed) {
+                            streams.store(false, Ordering::Relaxed);
+                        }
                         pulled += machine;
                         src_socket.after_change(&mut state, effects);
                     }

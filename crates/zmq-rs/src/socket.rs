@@ -777,7 +777,7 @@ impl Socket {
         let mut direct_takes = false;
         let mut state = self.lock_checked()?;
         // What we sent and did not stage yet goes now: we may be waiting for an answer to it.
-        state.stage_inproc();
+        state.stage_before_waiting();
         loop {
             let outcome = attempt(&mut state, &mut effects);
             self.shared.after_change(&mut state, &mut effects);
@@ -1671,16 +1671,17 @@ fn any_inproc_staged(links: &InprocLinks) -> bool {
     links.iter().any(|(link, side)| link.staged(side.other()))
 }
 
-/// Pulls what inproc peers have for a receive. With nothing staged but traffic queued, asks
-/// the peers to stage and waits a moment for them (see [`STAGE_AWAIT`]): taking a staged
-/// batch needs neither the peer's lock nor its machine, which a streaming peer is using.
+/// Pulls what inproc peers have for a receive. With nothing staged but traffic queued by a
+/// peer that streams, asks the peers to stage and waits a moment for them (see
+/// [`STAGE_AWAIT`]): taking a staged batch needs neither the peer's lock nor its machine,
+/// which a streaming peer is using.
 /// Then pulls, from the peers' machines what they did not stage, and what they staged
 /// unless the receive's next attempt takes it (`direct`).
 fn pull_for_receive(links: &InprocLinks, direct: bool, effects: &mut Effects) {
     if !any_inproc_staged(links) {
         let mut queued = false;
         for (link, side) in links.iter() {
-            if link.queued_since_pull(side.other()) {
+            if link.queued_since_pull(side.other()) && link.streams(side.other()) {
                 link.ask_to_stage(side.other());
                 queued = true;
             }
