@@ -134,6 +134,8 @@ impl Drop for Waiter {
 /// Everything behind the socket's lock.
 pub(crate) struct SocketState {
     pub pattern: Box<dyn Pattern>,
+    /// The machine's socket type, kept here to be read without a call through the box.
+    socket_type: SocketType,
     pub peers: Slab<PeerSlot>,
     pub options: SocketOptions,
     /// Threads blocked in send or recv on this socket.
@@ -449,14 +451,13 @@ impl SocketState {
     /// Whether a receive takes what the socket's one inproc peer staged straight into the
     /// user's batch (see [`SocketState::take_direct`]), not through the machine.
     pub fn takes_direct(&self) -> bool {
-        let receives_in_order = matches!(
-            self.pattern.socket_type(),
-            SocketType::Pull | SocketType::Pair | SocketType::Dealer
-        );
-        receives_in_order
-            && !self.options.conflate
+        self.inproc.len() == 1
             && self.peers.len() == 1
-            && self.inproc.len() == 1
+            && !self.options.conflate
+            && matches!(
+                self.socket_type,
+                SocketType::Pull | SocketType::Pair | SocketType::Dealer
+            )
     }
 
     /// The link of the lane, if it is open but full (see [`Lane`]) and sends may wait.
@@ -558,7 +559,7 @@ impl SocketState {
     /// the socket type sends every message to it, and the machine holds nothing for it.
     fn lane_to_open(&self) -> Option<Lane> {
         let sends_to_one_peer = matches!(
-            self.pattern.socket_type(),
+            self.socket_type,
             SocketType::Push | SocketType::Pair | SocketType::Dealer
         );
         if !sends_to_one_peer || self.options.conflate || self.peers.len() != 1 {
@@ -672,6 +673,7 @@ impl SocketShared {
             socket_type,
             io,
             state: Mutex::new(SocketState {
+                socket_type: pattern.socket_type(),
                 pattern,
                 peers: Slab::new(),
                 options,

@@ -36,7 +36,7 @@
 //! go back to the sender at the receiver's next take, so a stream allocates nothing.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use bytes::BytesMut;
@@ -91,6 +91,8 @@ struct Direction {
     emptied: Vec<VecDeque<Traffic>>,
     /// Packed buffers whose messages were copied out, for the sender to fill again.
     emptied_packed: Vec<BytesMut>,
+    /// Messages taken from the staging queue in all (as `Staging::taken`, for the grant).
+    taken: u64,
     /// The sending side closed: once `in_flight` is delivered, the receiver detaches.
     sender_gone: bool,
 }
@@ -114,11 +116,6 @@ struct Staging {
     /// Emptied buffers the receiver gave back, for the sender to fill.
     spare: Vec<VecDeque<Traffic>>,
     spare_packed: Vec<BytesMut>,
-    /// Messages the sender may have staged in all: what the receiver took from `batches` plus
-    /// its room at its last transfer, less what it then had in flight. Never decreases while
-    /// the high-water marks stay as they are: a take moves messages from `queue` into the
-    /// receiver's room, and a receive makes room.
-    allowed: u64,
     /// Messages the receiver took from `batches` in all.
     taken: u64,
     /// Messages the sender put into `batches` in all.
@@ -135,12 +132,12 @@ impl Staging {
             .unwrap_or_else(|| VecDeque::with_capacity(STAGE_BATCH))
     }
 
-    /// How many more the sender may stage now.
-    fn budget(&self) -> u64 {
+    /// How many more the sender may stage now, of the `allowed` in all.
+    fn budget(&self, allowed: u64) -> u64 {
         if self.closed {
             0
         } else {
-            self.allowed.saturating_sub(self.staged)
+            allowed.saturating_sub(self.staged)
         }
     }
 }
@@ -172,7 +169,15 @@ struct Hints {
 /// per batch, and neither should pull the other direction's lines along.
 #[derive(Debug, Default)]
 #[repr(align(128))]
-struct PaddedStaging(Mutex<Staging>);
+struct PaddedStaging {
+    staging: Mutex<Staging>,
+    /// Messages the sender may have staged in all: what the receiver took plus its room at
+    /// its last transfer, less what it then had in flight. Written by the receiver alone,
+    /// without the lock; never decreases while the high-water marks stay as they are (a
+    /// take moves messages into the receiver's room, a receive makes room), so a stale
+    /// reading only allows less.
+    allowed: AtomicU64,
+}
 
 /// A connection between two sockets of one context.
 #[derive(Debug)]
@@ -298,12 +303,13 @@ impl InprocLink {
     /// budget. Says whether the machine may still hold traffic for the link (the budget ran
     /// out, or the receiver held the staging queue: the next send tries again).
     pub fn stage(&self, from: Side, pattern: &mut dyn Pattern) -> bool {
-        let mut staging = match self.staging[from.index()].0.try_lock() {
+        let mut staging = match self.staging[from.index()].staging.try_lock() {
             Ok(staging) => staging,
             Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return true,
         };
-        let budget = usize::try_from(staging.budget()).unwrap_or(usize::MAX);
+        let allowed = self.staging[from.index()].allowed.load(Ordering::Acquire);
+        let budget = usize::try_from(staging.budget(allowed)).unwrap_or(usize::MAX);
         if budget == 0 {
             return !staging.closed;
         }
@@ -369,7 +375,7 @@ impl InprocLink {
 
     fn lock_staging(&self, from: Side) -> std::sync::MutexGuard<'_, Staging> {
         self.staging[from.index()]
-            .0
+            .staging
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -378,10 +384,14 @@ impl InprocLink {
     /// then calls [`InprocLink::after_take`], without the sender's lock.
     fn take_staged(&self, from: Side, dir: &mut Direction) -> usize {
         let flag = &self.hints[from.index()].staged;
-        // Cleared before taking: whatever is staged after the take sets it again.
-        if flag.load(Ordering::Relaxed) {
-            flag.store(false, Ordering::SeqCst);
+        // Nothing staged since the last take: a sender sets the flag, under its socket's
+        // lock, before it lets go of that lock, so a caller holding it (a pull from the
+        // sender's machine) misses nothing older; one that does not looks again later.
+        if !flag.load(Ordering::Acquire) {
+            return 0;
         }
+        // Cleared before taking: whatever is staged after the take sets it again.
+        flag.store(false, Ordering::SeqCst);
         let mut staging = self.lock_staging(from);
         // A few spare buffers are enough: as many batches as are in flight at once.
         dir.emptied
@@ -394,6 +404,7 @@ impl InprocLink {
         let taken: usize = dir.taking.iter().map(messages_in).sum();
         staging.taken += taken as u64;
         drop(staging);
+        dir.taken += taken as u64;
         if taken > 1 {
             raise(&self.hints[from.index()].streams);
         }
@@ -465,10 +476,14 @@ impl InprocLink {
 
     /// Sets what side `from` may stage: the receiver's `room`, less what is in flight, so
     /// that the link never holds more than the receiver's high-water mark allows.
-    fn grant(&self, from: Side, room: usize, in_flight: usize) {
-        let mut staging = self.lock_staging(from);
-        let room = u64::try_from(room.saturating_sub(in_flight)).unwrap_or(u64::MAX);
-        staging.allowed = staging.taken.saturating_add(room);
+    fn grant(&self, from: Side, room: usize, dir: &Direction) {
+        let room = u64::try_from(room.saturating_sub(dir.in_flight.len())).unwrap_or(u64::MAX);
+        let allowed = dir.taken.saturating_add(room);
+        let granted = &self.staging[from.index()].allowed;
+        // Read first: the sender reads it, and an unchanged value need not take its line.
+        if granted.load(Ordering::Relaxed) != allowed {
+            granted.store(allowed, Ordering::Release);
+        }
     }
 
     /// Stops staging from side `from` and drops what was staged (the receiver is gone).
@@ -571,7 +586,8 @@ impl InprocLink {
             };
             let want = room.saturating_sub(dir.in_flight.len());
             let mut pulled = 0;
-            if want > 0 {
+            if want > 0 && take == Take::Staged {
+                // A pull from the machine takes what was staged under the sender's lock.
                 pulled = self.take_staged(from, &mut dir);
                 staged_taken += pulled;
             }
@@ -581,8 +597,8 @@ impl InprocLink {
             {
                 let mut state = src_socket.lock_politely();
                 if self.is_end(&state, src.peer) {
-                    // Staged since our first look, or still on the sender's lane, under the
-                    // lock we now hold: older than what the machine still has.
+                    // What it staged or still holds on its lane, taken under the lock we
+                    // now hold (it stages only under it): older than what its machine has.
                     state.publish_lane();
                     let staged = self.take_staged(from, &mut dir);
                     staged_taken += staged;
@@ -611,19 +627,21 @@ impl InprocLink {
                 self.close_staging(from);
                 break;
             }
+            let mut delivered = 0;
             if !dir.in_flight.is_empty() {
                 let now = crate::clock::now();
                 state.recent_now = now;
-                state
-                    .pattern
-                    .handle_traffic_batch(now, dst.peer, &mut dir.in_flight, usize::MAX);
+                delivered = state.pattern.handle_traffic_batch(
+                    now,
+                    dst.peer,
+                    &mut dir.in_flight,
+                    usize::MAX,
+                );
                 dst_socket.after_change(&mut state, effects);
             }
-            self.grant(
-                from,
-                state.pattern.receive_room(dst.peer),
-                dir.in_flight.len(),
-            );
+            // The room measured before, less what was delivered: receives since can only have
+            // made more, which the next transfer grants.
+            self.grant(from, room.saturating_sub(delivered), &dir);
             if !dir.in_flight.is_empty() {
                 // The receiver is full: its ResumeReceive brings us back, or its next pull.
                 self.note_queued(from);
