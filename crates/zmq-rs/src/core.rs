@@ -476,7 +476,7 @@ impl SocketState {
     }
 
     /// Closes the lane, staging what it holds first and keeping its counts (see [`Lane`]).
-    fn close_lane(&mut self) {
+    pub fn close_lane(&mut self) {
         if let Some(mut lane) = self.lane.take() {
             lane.publish();
             if let Some(slot) = self.peers.get_mut(lane.peer.0) {

@@ -1001,7 +1001,11 @@ impl Socket {
     }
 
     fn update<T>(&self, f: impl FnOnce(&mut SocketOptions) -> T) -> T {
-        f(&mut self.shared.lock().options)
+        let mut state = self.shared.lock();
+        // A lane reads the options it depends on (SNDHWM) when it opens: it opens again,
+        // with the new ones, at the next staging.
+        state.close_lane();
+        f(&mut state.options)
     }
 
     fn read<T>(&self, f: impl FnOnce(&SocketOptions) -> T) -> T {
