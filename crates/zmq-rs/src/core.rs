@@ -432,13 +432,14 @@ impl SocketState {
         if !self.takes_direct() || self.pattern.is_readable() {
             return false;
         }
-        let Some((_, slot)) = self.peers.iter_mut().next() else {
+        let Some((key, slot)) = self.peers.iter_mut().next() else {
             return false;
         };
         let PeerLink::Inproc(link, side) = &slot.link else {
             return false;
         };
-        let (msgs, octets) = link.take_direct(side.other(), into);
+        let room = self.pattern.receive_room(PeerId(key));
+        let (msgs, octets) = link.take_direct(side.other(), into, room);
         if msgs == 0 {
             return false;
         }

@@ -425,9 +425,10 @@ impl InprocLink {
     /// lock; what a transfer left in flight first, as it is older. Takes nothing, rather
     /// than wait, if a transfer is under way (whose lock comes before the socket's: it
     /// delivers into the machine instead), or the sender is gone (its transfer detaches the
-    /// peer). Returns the messages and payload octets taken; the caller then has
-    /// [`InprocLink::after_take`] run, without its lock.
-    pub fn take_direct(&self, from: Side, into: &mut VecDeque<Msg>) -> (u64, u64) {
+    /// peer). `room` is what the receiver's machine has room for from the sender (kept: the
+    /// sender may stage that much more). Returns the messages and payload octets taken; the
+    /// caller then has [`InprocLink::after_take`] run, without its lock.
+    pub fn take_direct(&self, from: Side, into: &mut VecDeque<Msg>, room: usize) -> (u64, u64) {
         if !self.staged(from) {
             return (0, 0);
         }
@@ -462,6 +463,7 @@ impl InprocLink {
                 _ => {}
             }
         }
+        self.grant(from, room, &dir);
         (msgs, octets)
     }
 

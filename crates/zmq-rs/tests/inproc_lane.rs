@@ -318,3 +318,34 @@ fn two_dealers_streaming_both_ways_at_once_lose_nothing() {
     let (a, b) = (a.join().expect("left"), b.join().expect("right"));
     assert!(a.recv_bytes(DONTWAIT).is_err() && b.recv_bytes(DONTWAIT).is_err());
 }
+
+/// A ROUTER (no lane: it stages from its machine) streaming to a DEALER that takes staged
+/// batches directly: every message arrives, in order (RFC 28). Without high-water marks: a
+/// ROUTER drops what it routes to a full peer, as libzmq's does.
+#[test]
+fn a_router_streaming_to_a_dealer_loses_nothing() {
+    const COUNT: u32 = 20_000;
+    let ctx = Context::new();
+    let router = socket(&ctx, zmq_rs::ROUTER, 0);
+    router.bind("inproc://lane-router").expect("bind");
+    let dealer = socket(&ctx, zmq_rs::DEALER, 0);
+    dealer.set_routing_id(b"d").expect("routing id");
+    dealer.connect("inproc://lane-router").expect("connect");
+    dealer.send("hello", 0).expect("hello");
+    assert_eq!(router.recv_multipart(0).expect("hello")[0], b"d");
+    let receiver = std::thread::spawn(move || {
+        for i in 0..COUNT {
+            assert_eq!(
+                number(&dealer.recv_bytes(0).expect("recv")),
+                i,
+                "out of order"
+            );
+        }
+    });
+    for i in 0..COUNT {
+        router
+            .send_multipart([&b"d"[..], &i.to_be_bytes()[..]], 0)
+            .expect("send");
+    }
+    receiver.join().expect("receiver");
+}
