@@ -91,6 +91,9 @@ struct Direction {
     emptied: Vec<VecDeque<Traffic>>,
     /// Packed buffers whose messages were copied out, for the sender to fill again.
     emptied_packed: Vec<BytesMut>,
+    /// Where `unpack_in_flight` rebuilds `in_flight`, and its packed messages on the way.
+    unpacking: VecDeque<Traffic>,
+    unpacked: VecDeque<Msg>,
     /// Messages taken from the staging queue in all (as `Staging::taken`, for the grant).
     taken: u64,
     /// The sending side closed: once `in_flight` is delivered, the receiver detaches.
@@ -720,7 +723,8 @@ fn messages_in(batch: &VecDeque<Traffic>) -> usize {
 }
 
 /// Unpacks the packed buffers in `dir`'s traffic in flight into whole messages, for a
-/// machine, which takes messages only (see `core::Lane`).
+/// machine, which takes messages only (see `core::Lane`): a receiver with several peers
+/// takes lanes' batches this way, so the queues it unpacks into are kept, not made anew.
 fn unpack_in_flight(dir: &mut Direction) {
     if !dir
         .in_flight
@@ -729,18 +733,24 @@ fn unpack_in_flight(dir: &mut Direction) {
     {
         return;
     }
-    let mut unpacked = VecDeque::new();
-    for traffic in std::mem::take(&mut dir.in_flight) {
+    let Direction {
+        in_flight,
+        unpacking,
+        unpacked,
+        emptied_packed,
+        ..
+    } = dir;
+    for traffic in in_flight.drain(..) {
         match traffic {
             Traffic::Framed(packed) => {
-                let mut msgs = VecDeque::new();
-                dir.emptied_packed.extend(packed.unpack_into(&mut msgs));
-                unpacked.extend(msgs.into_iter().map(Traffic::Message));
+                emptied_packed.extend(packed.unpack_into(unpacked));
+                unpacking.extend(unpacked.drain(..).map(Traffic::Message));
             }
-            other => unpacked.push_back(other),
+            other => unpacking.push_back(other),
         }
     }
-    dir.in_flight = unpacked;
+    // The emptied queue is the next unpacking's.
+    std::mem::swap(in_flight, unpacking);
 }
 
 /// What a transfer takes from the sender.

@@ -349,3 +349,39 @@ fn a_router_streaming_to_a_dealer_loses_nothing() {
     }
     receiver.join().expect("receiver");
 }
+
+/// Three PUSHes, each on its lane, streaming to one PULL, which has several peers and so
+/// takes their batches through its machine (unpacking the packed ones): every message
+/// arrives, each sender's in order (RFC 30: PULL fair-queues, each peer's messages in order).
+#[test]
+fn several_lanes_into_one_pull_keep_each_senders_order() {
+    const SENDERS: u32 = 3;
+    const COUNT: u32 = 10_000;
+    let ctx = Context::new();
+    let pull = socket(&ctx, zmq_rs::PULL, 1000);
+    pull.bind("inproc://lane-fan-in").expect("bind");
+    let senders: Vec<_> = (0..SENDERS)
+        .map(|s| {
+            let push = socket(&ctx, zmq_rs::PUSH, 1000);
+            push.connect("inproc://lane-fan-in").expect("connect");
+            std::thread::spawn(move || {
+                for i in 0..COUNT {
+                    push.send(&(s * COUNT + i).to_be_bytes()[..], 0)
+                        .expect("send");
+                }
+                push
+            })
+        })
+        .collect();
+    let mut next = [0u32; SENDERS as usize];
+    for _ in 0..SENDERS * COUNT {
+        let n = number(&pull.recv_bytes(0).expect("recv"));
+        let (sender, i) = ((n / COUNT) as usize, n % COUNT);
+        assert_eq!(i, next[sender], "sender {sender} out of order");
+        next[sender] += 1;
+    }
+    for sender in senders {
+        drop(sender.join().expect("sender"));
+    }
+    assert!(pull.recv_bytes(DONTWAIT).is_err(), "more than was sent");
+}
